@@ -1,0 +1,150 @@
+// The public face of the sans-IO protocol engine: what the transport and runtime layers
+// (src/transport, src/server, src/client) may rely on. The engine reads no clock, opens no
+// socket and arms no timer: time comes in as `nowUs`, datagrams come in and go out
+// through caller-owned buffers. Times are microseconds on any monotonic clock.
+
+/** Where a datagram came from or goes to. The transport interns these (one object per
+ *  address), so the engine may compare with `sameAddress`, which tries identity first. */
+export interface PeerAddress {
+  readonly family: 4 | 6;
+  readonly host: string;
+  readonly port: number;
+}
+
+export function sameAddress(a: PeerAddress, b: PeerAddress): boolean {
+  return a === b || (a.port === b.port && a.host === b.host);
+}
+
+/** CRC32C (Castagnoli) of `data`, starting from 0: `crc32c("123456789") === 0xe3069283`. */
+export type Crc32c = (data: Uint8Array) => number;
+
+export type DeliveryMode = "reliable-ordered" | "reliable-unordered" | "unreliable" | "unreliable-sequenced";
+
+export type CongestionControlName = "newreno" | "cubic" | "adaptive";
+
+/** Why a connection ended; carried on the wire in CLOSE frames (docs/PROTOCOL.md). */
+export type CloseReason =
+  | "graceful" // the peer or the application closed after draining
+  | "aborted" // the application closed without draining
+  | "idle-timeout" // nothing heard for idleTimeoutUs: dead peer
+  | "handshake-timeout"
+  | "protocol-violation" // e.g. an ACK for a packet never sent
+  | "server-shutdown"
+  | "server-full" // max connections reached
+  | "version-mismatch"
+  | "application"; // an application-defined code, see `closeCode`
+
+export interface EngineConfig {
+  role: "server" | "client";
+  /** Largest UDP payload the engine emits. Default 1200. */
+  mtuBytes: number;
+  maxConnections: number;
+  maxMessageBytes: number; // default 1 MiB
+  sendBufferBytesPerConnection: number;
+  reassemblyBytesPerConnection: number;
+  reassemblyBytesTotal: number;
+  idleTimeoutUs: number;
+  keepaliveIntervalUs: number;
+  handshakeTimeoutUs: number;
+  cookieLifetimeUs: number;
+  /** Secret for the stateless cookie MAC (server). At least 16 bytes. */
+  cookieSecret: Uint8Array;
+  congestionControl: CongestionControlName;
+  /** Delivery mode of each channel, by channel number (0..255); unlisted channels are reliable-ordered. */
+  channelModes: Partial<Record<number, DeliveryMode>>;
+}
+
+/** What the engine needs from outside; passed in so tests can make it deterministic. */
+export interface EngineDependencies {
+  crc32c: Crc32c;
+  /** Fills `out` with random bytes (connection IDs, packet-number skips). */
+  randomBytes: (out: Uint8Array) => void;
+}
+
+export type SendResult =
+  | "queued" // accepted; the engine owns a copy
+  | "buffer-full" // send buffer full: wait for a "drain" event, nothing was queued
+  | "too-large" // larger than maxMessageBytes
+  | "closed"; // the connection is closing or closed
+
+/** Events come out of `pollEvent()`. The returned object may be reused by the next call:
+ *  copy what you keep. `data` is valid until the next call into the engine. */
+export type EngineEvent =
+  | { type: "connected"; connection: number; remote: PeerAddress }
+  | { type: "message"; connection: number; channel: number; data: Uint8Array }
+  | { type: "drain"; connection: number }
+  | { type: "closed"; connection: number; reason: CloseReason; closeCode: number; message: string };
+
+/** Filled by `pollTransmit`: where the datagram it just wrote goes. */
+export interface TransmitInfo {
+  length: number;
+  to: PeerAddress | null;
+}
+
+/** The engine. One per socket: it demultiplexes by connection ID and answers handshakes. */
+export interface Engine {
+  /** Never throws on network input; bad datagrams are counted in `drops` by reason.
+   *  `data` may be reused by the caller after return: the engine copies what it keeps. */
+  handleDatagram(nowUs: number, data: Uint8Array, from: PeerAddress): void;
+  /** Safe to call spuriously. */
+  handleTimeout(nowUs: number): void;
+  /** Writes the next datagram into `out` (at least mtuBytes long); returns false when none is due. */
+  pollTransmit(nowUs: number, out: Uint8Array, info: TransmitInfo): boolean;
+  /** The next deadline in microseconds, or Infinity when nothing is scheduled. */
+  pollTimeout(): number;
+  pollEvent(): EngineEvent | null;
+
+  /** Client: start a handshake; returns the connection handle. */
+  connect(nowUs: number, to: PeerAddress): number;
+  send(connection: number, channel: number, data: Uint8Array): SendResult;
+  /** graceful: drain then close; otherwise abortive. */
+  close(connection: number, reason: CloseReason, graceful: boolean, closeCode?: number): void;
+  /** Queued (unsent or unacknowledged) bytes: for backpressure decisions. */
+  bufferedBytes(connection: number): number;
+  connectionStats(connection: number): ConnectionStats | null;
+  /** Engine-wide counters; monotonically increasing except gauges. */
+  readonly counters: EngineCounters;
+}
+
+export interface ConnectionStats {
+  remote: PeerAddress;
+  rttSmoothedUs: number;
+  rttVarianceUs: number;
+  rttMinUs: number;
+  latestRttUs: number;
+  congestionWindowBytes: number;
+  bytesInFlight: number;
+  packetsSent: number;
+  packetsReceived: number;
+  packetsLost: number;
+  packetsRetransmitted: number;
+  spuriousRetransmissions: number;
+  messagesSent: number;
+  messagesReceived: number;
+  bytesSent: number;
+  bytesReceived: number;
+}
+
+export interface EngineCounters {
+  datagramsReceived: number;
+  datagramsSent: number;
+  bytesReceived: number;
+  bytesSent: number;
+  messagesReceived: number;
+  messagesSent: number;
+  packetsLost: number;
+  packetsRetransmitted: number;
+  spuriousRetransmissions: number;
+  handshakesCompleted: number;
+  handshakesFailed: Record<string, number>; // by reason
+  connectionsOpened: number;
+  connectionsClosed: Record<string, number>; // by CloseReason
+  connectionsActive: number;
+  /** Datagrams dropped, by reason: "checksum", "malformed", "truncated", "version",
+   *  "unknown-connection", "bad-cookie", "expired-cookie", "limit", "out-of-window", ... */
+  drops: Record<string, number>;
+  /** Sends or resources turned away by a limit, by limit name. */
+  limitRefusals: Record<string, number>;
+  /** RTT samples (us) since the last call; the metrics layer drains this into a histogram. */
+  takeRttSamples(sink: (rttUs: number) => void): void;
+}
