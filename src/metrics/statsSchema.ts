@@ -1,0 +1,52 @@
+// The JSON shape of `GET /stats` (and what the dashboard and the load generator read).
+// Every figure is measured; rates are over the last complete one-second window.
+
+export interface DistributionSummary {
+  count: number;
+  min: number;
+  mean: number;
+  p50: number;
+  p90: number;
+  p95: number;
+  p99: number;
+  p999: number;
+  max: number;
+}
+
+export interface DirectionRates {
+  total: number;
+  perSecond: number;
+}
+
+export interface PoolClassStats {
+  sizeBytes: number;
+  inUse: number;
+  free: number;
+  highWater: number;
+  refused: number;
+}
+
+export interface StatsSnapshot {
+  /** ms since epoch when the snapshot was taken (for the dashboard's x axis). */
+  timestampMs: number;
+  uptimeSeconds: number;
+  pid: number;
+  workers: number;
+  driver: "native" | "fallback";
+  checksumKernel: string;
+  numaNode: number | null;
+  listen: { host: string; port: number };
+  messages: { received: DirectionRates; sent: DirectionRates };
+  bytes: { received: DirectionRates; sent: DirectionRates };
+  packets: { received: DirectionRates; sent: DirectionRates; perSystemCall: number };
+  rttUs: DistributionSummary;
+  connections: { active: number; opened: number; closedByReason: Record<string, number> };
+  handshakes: { completed: number; failedByReason: Record<string, number> };
+  loss: { packetsLost: number; packetsRetransmitted: number; spuriousRetransmissions: number; lossRate: number; retransmissionRate: number };
+  drops: Record<string, number>;
+  limitRefusals: Record<string, number>;
+  congestionWindowBytes: DistributionSummary;
+  bytesInFlight: DistributionSummary;
+  process: { rssBytes: number; heapUsedBytes: number; cpuPercent: number };
+  pool: PoolClassStats[];
+}
