@@ -1,0 +1,102 @@
+import { EventEmitter } from "node:events";
+import { createEngine } from "../protocol/index.ts";
+import { RudpConnection } from "../runtime/connection.ts";
+import { EndpointRuntime } from "../runtime/endpointRuntime.ts";
+import { RudpError } from "../runtime/errors.ts";
+import { engineConfigFrom, type ServerOptions } from "../runtime/options.ts";
+import { engineDependencies } from "../runtime/engineDependencies.ts";
+import { openDriver } from "../transport/openDriver.ts";
+
+export interface ServerEvents {
+  connection: [connection: RudpConnection];
+  /** A connection ended; `connection.closeInfo` says why. */
+  disconnect: [connection: RudpConnection];
+}
+
+export const DEFAULT_PORT = 7700;
+const SHUTDOWN_TIMEOUT_MS = 2000;
+const STAGING_SLOTS = 256;
+
+/**
+ * An RUDP server: one UDP socket, one protocol engine, one driver.
+ * `listen()` binds; `close()` stops accepting, closes every connection with the reason
+ * "server-shutdown", flushes and resolves when done (or after a bounded time).
+ */
+export class RudpServer extends EventEmitter<ServerEvents> {
+  private runtime: EndpointRuntime | null = null;
+  private closing: Promise<void> | null = null;
+  readonly startedAtMs = Date.now();
+
+  constructor(readonly options: ServerOptions = {}) {
+    super();
+    engineConfigFrom(options, "server"); // validates options now, not at listen
+  }
+
+  get address(): { host: string; port: number } {
+    const runtime = this.requireRuntime();
+    return { host: runtime.driver.localHost, port: runtime.driver.localPort };
+  }
+
+  /** The running engine and driver, for metrics. */
+  get endpoint(): EndpointRuntime | null {
+    return this.runtime;
+  }
+
+  get connections(): ReadonlyMap<number, RudpConnection> {
+    return this.runtime?.connections ?? new Map();
+  }
+
+  async listen(): Promise<{ host: string; port: number }> {
+    if (this.runtime) return this.address;
+    const config = engineConfigFrom(this.options, "server");
+    const engine = createEngine(config, engineDependencies());
+    const driver = await openDriver(this.options.driver ?? "auto", {
+      host: this.options.host ?? "127.0.0.1",
+      port: this.options.port ?? DEFAULT_PORT,
+      slotBytes: Math.max(config.mtuBytes ?? 1200, 1200),
+      stagingSlots: STAGING_SLOTS,
+      reusePort: this.options.reusePort ?? false,
+      receiveThreadCpu: this.options.receiveThreadCpu,
+      numaNode: this.options.numaNode,
+    });
+    this.runtime = new EndpointRuntime(engine, driver, {
+      onConnected: (connection) => this.emit("connection", connection),
+      onClosed: (connection) => this.emit("disconnect", connection),
+      onRttSample: this.onRttSample,
+    });
+    return this.address;
+  }
+
+  /** Set by the metrics layer to record RTT samples. */
+  onRttSample?: (rttUs: number) => void;
+
+  close(timeoutMs = SHUTDOWN_TIMEOUT_MS): Promise<void> {
+    this.closing ??= this.shutdown(timeoutMs);
+    return this.closing;
+  }
+
+  private async shutdown(timeoutMs: number): Promise<void> {
+    const runtime = this.runtime;
+    if (!runtime) return;
+    const closed = [...runtime.connections.values()].map((connection) => {
+      runtime.engine.close(connection.id, "server-shutdown", false);
+      return connection.waitClosed();
+    });
+    runtime.pump();
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const deadline = new Promise<void>((resolve) => (timer = setTimeout(resolve, timeoutMs)));
+    await Promise.race([Promise.all(closed), deadline]);
+    clearTimeout(timer);
+    await runtime.stop();
+    this.runtime = null;
+  }
+
+  private requireRuntime(): EndpointRuntime {
+    if (!this.runtime) throw new RudpError("ERR_SERVER_NOT_LISTENING", "the server is not listening: call and await listen() first");
+    return this.runtime;
+  }
+}
+
+export function createServer(options: ServerOptions = {}): RudpServer {
+  return new RudpServer(options);
+}
