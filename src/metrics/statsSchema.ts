@@ -39,7 +39,10 @@ export interface StatsSnapshot {
   messages: { received: DirectionRates; sent: DirectionRates };
   bytes: { received: DirectionRates; sent: DirectionRates };
   packets: { received: DirectionRates; sent: DirectionRates; perSystemCall: number };
+  /** RTT over the last one-second window (what the dashboard plots over time). */
   rttUs: DistributionSummary;
+  /** RTT since the server started. */
+  rttUsSinceStart: DistributionSummary;
   connections: { active: number; opened: number; closedByReason: Record<string, number> };
   handshakes: { completed: number; failedByReason: Record<string, number> };
   loss: { packetsLost: number; packetsRetransmitted: number; spuriousRetransmissions: number; lossRate: number; retransmissionRate: number };

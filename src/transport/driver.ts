@@ -34,6 +34,9 @@ export interface DatagramDriver {
   flush(): void;
   pendingTransmits(): number;
   readonly counters: DriverCounters;
+  /** Native driver: buffer-pool use per size class and the NUMA node the pools sit on. */
+  poolStats?(): { sizeBytes: number; inUse: number; free: number; highWater: number; refused: number }[];
+  readonly numaNode?: number | null;
   close(): Promise<void>;
 }
 

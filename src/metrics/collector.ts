@@ -1,0 +1,163 @@
+import type { EngineCounters } from "../protocol/api.ts";
+import type { EndpointRuntime } from "../runtime/endpointRuntime.ts";
+import { createHistogram, encodeHistogram, summarize, type Histogram } from "./histogram.ts";
+import { CpuMeter } from "./processUsage.ts";
+import { RateMeter } from "./rateMeter.ts";
+import type { StatsSnapshot } from "./statsSchema.ts";
+
+export interface CollectorSource {
+  /** The running endpoint, or null before listen / after close. */
+  endpoint(): EndpointRuntime | null;
+  checksumKernel(): string;
+  workers: number;
+  listen: { host: string; port: number };
+}
+
+const TICK_MS = 1000;
+/** Connections sampled for the congestion-window distribution per snapshot. */
+const CONNECTIONS_SAMPLED_MAX = 20_000;
+
+/**
+ * Measures everything /stats and /metrics report. RTT samples go into HDR histograms (one
+ * since start, one per one-second window); rates come from counter deltas once a second;
+ * CPU from process.cpuUsage; memory from process.memoryUsage.
+ */
+export class MetricsCollector {
+  readonly rttSinceStart: Histogram = createHistogram();
+  private rttWindow: Histogram = createHistogram();
+  private rttLastWindow: Histogram = createHistogram();
+  private readonly cpu = new CpuMeter();
+  private readonly rates = new RateMeter();
+  private readonly startedAtMs = performance.now();
+  private readonly ticker: ReturnType<typeof setInterval>;
+
+  constructor(private readonly source: CollectorSource) {
+    this.ticker = setInterval(() => this.tick(), TICK_MS);
+    this.ticker.unref();
+  }
+
+  readonly recordRtt = (rttUs: number): void => {
+    const value = Math.max(1, Math.round(rttUs));
+    this.rttSinceStart.recordValue(value);
+    this.rttWindow.recordValue(value);
+  };
+
+  private tick(): void {
+    this.rates.tick(this.totals());
+    this.cpu.sample();
+    const finished = this.rttWindow;
+    this.rttWindow = this.rttLastWindow;
+    this.rttWindow.reset();
+    this.rttLastWindow = finished;
+  }
+
+  private totals(): Record<string, number> {
+    const endpoint = this.source.endpoint();
+    if (!endpoint) return {};
+    const engine = endpoint.engine.counters;
+    const driver = endpoint.driver.counters;
+    return {
+      messagesReceived: engine.messagesReceived,
+      messagesSent: engine.messagesSent,
+      bytesReceived: driver.bytesReceived,
+      bytesSent: driver.bytesSent,
+      packetsReceived: driver.datagramsReceived,
+      packetsSent: driver.datagramsSent,
+    };
+  }
+
+  stop(): void {
+    clearInterval(this.ticker);
+  }
+
+  snapshot(): StatsSnapshot {
+    const endpoint = this.source.endpoint();
+    const engine = endpoint?.engine.counters;
+    const driver = endpoint?.driver.counters;
+    const totals = this.totals();
+    const rates = this.rates;
+    const memory = process.memoryUsage();
+    const windows = this.congestionDistributions(endpoint);
+    const sendCalls = driver?.systemCallsSend ?? 0;
+    return {
+      timestampMs: Date.now(),
+      uptimeSeconds: Math.round((performance.now() - this.startedAtMs) / 100) / 10,
+      pid: process.pid,
+      workers: this.source.workers,
+      driver: endpoint?.driver.kind ?? "fallback",
+      checksumKernel: this.source.checksumKernel(),
+      numaNode: endpoint?.driver.numaNode ?? null,
+      listen: this.source.listen,
+      messages: {
+        received: { total: totals.messagesReceived ?? 0, perSecond: rates.rate("messagesReceived") },
+        sent: { total: totals.messagesSent ?? 0, perSecond: rates.rate("messagesSent") },
+      },
+      bytes: {
+        received: { total: totals.bytesReceived ?? 0, perSecond: rates.rate("bytesReceived") },
+        sent: { total: totals.bytesSent ?? 0, perSecond: rates.rate("bytesSent") },
+      },
+      packets: {
+        received: { total: totals.packetsReceived ?? 0, perSecond: rates.rate("packetsReceived") },
+        sent: { total: totals.packetsSent ?? 0, perSecond: rates.rate("packetsSent") },
+        perSystemCall: sendCalls > 0 ? Math.round(((driver?.datagramsSent ?? 0) / sendCalls) * 100) / 100 : 0,
+      },
+      rttUs: summarize(this.rttLastWindow),
+      rttUsSinceStart: summarize(this.rttSinceStart),
+      connections: {
+        active: engine?.connectionsActive ?? 0,
+        opened: engine?.connectionsOpened ?? 0,
+        closedByReason: { ...(engine?.connectionsClosed ?? {}) },
+      },
+      handshakes: { completed: engine?.handshakesCompleted ?? 0, failedByReason: { ...(engine?.handshakesFailed ?? {}) } },
+      loss: lossFigures(engine),
+      drops: mergeCounts(engine?.drops, driver?.drops),
+      limitRefusals: { ...(engine?.limitRefusals ?? {}) },
+      congestionWindowBytes: summarize(windows.congestionWindow),
+      bytesInFlight: summarize(windows.inFlight),
+      process: { rssBytes: memory.rss, heapUsedBytes: memory.heapUsed, cpuPercent: this.cpu.lastPercent },
+      pool: endpoint?.driver.poolStats?.() ?? [],
+    };
+  }
+
+  /** The RTT histogram since start, compressed: how workers hand theirs to the primary. */
+  encodedRttSinceStart(): string {
+    return encodeHistogram(this.rttSinceStart);
+  }
+
+  private congestionDistributions(endpoint: EndpointRuntime | null): { congestionWindow: Histogram; inFlight: Histogram } {
+    const congestionWindow = createHistogram();
+    const inFlight = createHistogram();
+    if (!endpoint) return { congestionWindow, inFlight };
+    let sampled = 0;
+    for (const id of endpoint.connections.keys()) {
+      if (sampled++ >= CONNECTIONS_SAMPLED_MAX) break;
+      const stats = endpoint.engine.connectionStats(id);
+      if (!stats) continue;
+      congestionWindow.recordValue(Math.max(1, Math.round(stats.congestionWindowBytes)));
+      inFlight.recordValue(Math.max(0, Math.round(stats.bytesInFlight)));
+    }
+    return { congestionWindow, inFlight };
+  }
+}
+
+function lossFigures(engine: EngineCounters | undefined): StatsSnapshot["loss"] {
+  const sent = engine?.datagramsSent ?? 0;
+  const lost = engine?.packetsLost ?? 0;
+  const retransmitted = engine?.packetsRetransmitted ?? 0;
+  return {
+    packetsLost: lost,
+    packetsRetransmitted: retransmitted,
+    spuriousRetransmissions: engine?.spuriousRetransmissions ?? 0,
+    lossRate: sent > 0 ? lost / sent : 0,
+    retransmissionRate: sent > 0 ? retransmitted / sent : 0,
+  };
+}
+
+function mergeCounts(...sources: (Record<string, number> | undefined)[]): Record<string, number> {
+  const merged: Record<string, number> = {};
+  for (const source of sources) {
+    if (!source) continue;
+    for (const [key, value] of Object.entries(source)) merged[key] = (merged[key] ?? 0) + value;
+  }
+  return merged;
+}
