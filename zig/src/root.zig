@@ -2,6 +2,10 @@
 //! `export fn rudp_*` symbols; importing it here is what links it in.
 comptime {
     _ = @import("status.zig");
+    _ = @import("cpu_features.zig");
+    _ = @import("crc32c.zig");
+    _ = @import("crc32c_math.zig");
+    _ = @import("crc32c_table.zig");
 }
 
 test {
