@@ -4,6 +4,7 @@ import { createHistogram, encodeHistogram, summarize, type Histogram } from "./h
 import { CpuMeter } from "./processUsage.ts";
 import { RateMeter } from "./rateMeter.ts";
 import type { StatsSnapshot } from "./statsSchema.ts";
+import type { WorkerReport } from "./aggregate.ts";
 
 export interface CollectorSource {
   /** The running endpoint, or null before listen / after close. */
@@ -119,9 +120,19 @@ export class MetricsCollector {
     };
   }
 
-  /** The RTT histogram since start, compressed: how workers hand theirs to the primary. */
-  encodedRttSinceStart(): string {
-    return encodeHistogram(this.rttSinceStart);
+  /** This process's snapshot with its histograms, compressed: what a worker hands the primary. */
+  workerReport(): WorkerReport {
+    const snapshot = this.snapshot();
+    const windows = this.congestionDistributions(this.source.endpoint());
+    return {
+      snapshot,
+      histograms: {
+        rttUs: encodeHistogram(this.rttLastWindow),
+        rttUsSinceStart: encodeHistogram(this.rttSinceStart),
+        congestionWindowBytes: encodeHistogram(windows.congestionWindow),
+        bytesInFlight: encodeHistogram(windows.inFlight),
+      },
+    };
   }
 
   private congestionDistributions(endpoint: EndpointRuntime | null): { congestionWindow: Histogram; inFlight: Histogram } {

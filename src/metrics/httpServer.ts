@@ -2,14 +2,15 @@ import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { createPrometheusRegistry } from "./prometheus.ts";
 import type { StatsSnapshot } from "./statsSchema.ts";
+import type { WorkerReport } from "./aggregate.ts";
 
 export interface MetricsServerOptions {
   host: string;
   port: number;
   /** The latest stats (this process's, or the aggregate over workers). */
   snapshot: () => Promise<StatsSnapshot> | StatsSnapshot;
-  /** Internal: this worker's RTT histogram, compressed, for the primary's aggregate. */
-  encodedRttHistogram?: () => string;
+  /** Internal: this worker's snapshot and histograms, for the primary's aggregate. */
+  workerReport?: () => WorkerReport;
 }
 
 const dashboardFolder = join(import.meta.dir, "dashboard");
@@ -33,8 +34,9 @@ export function startMetricsServer(options: MetricsServerOptions): ReturnType<ty
           return new Response(await registry.metrics(), { headers: { "content-type": registry.contentType } });
         case "/stats":
           return Response.json(await options.snapshot(), { headers: { "cache-control": "no-store" } });
-        case "/internal/rtt-histogram":
-          return new Response(options.encodedRttHistogram?.() ?? "", { status: options.encodedRttHistogram ? 200 : 404 });
+        case "/internal/worker-report":
+          if (!options.workerReport) return new Response("not a worker\n", { status: 404 });
+          return Response.json(options.workerReport());
         case "/":
         case "/dashboard":
           return serveDashboardFile("index.html");
