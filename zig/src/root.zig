@@ -6,6 +6,9 @@ comptime {
     _ = @import("crc32c.zig");
     _ = @import("crc32c_math.zig");
     _ = @import("crc32c_table.zig");
+    _ = @import("address.zig");
+    _ = @import("udp_socket.zig");
+    _ = @import("batch_io.zig");
 }
 
 test {
