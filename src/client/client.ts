@@ -8,25 +8,114 @@ import { engineConfigFrom, type EndpointOptions } from "../runtime/options.ts";
 import { openDriver } from "../transport/openDriver.ts";
 
 export interface ConnectOptions extends EndpointOptions {
-  /** Local address to bind; defaults to the wildcard of the server's family on an ephemeral port. */
+  /** Local address to bind; a connection with its own local address gets its own socket. */
   localHost?: string;
 }
 
-const STAGING_SLOTS = 128;
+const STAGING_SLOTS = 256;
+
+interface PendingConnect {
+  host: string;
+  port: number;
+  resolve: (connection: RudpConnection) => void;
+  reject: (error: RudpError) => void;
+}
+
+/**
+ * Client connections with the same options share one socket, one engine and (native
+ * driver) one receive thread, as QUIC endpoints do: a load generator with 10,000
+ * connections does not open 10,000 sockets and threads. The endpoint closes its socket
+ * when its last connection ends.
+ */
+class ClientEndpoint {
+  private readonly pending = new Map<number, PendingConnect>();
+  private live = 0;
+
+  private constructor(
+    private readonly key: string,
+    readonly runtime: EndpointRuntime,
+  ) {}
+
+  static async open(key: string, family: 4 | 6, options: ConnectOptions): Promise<ClientEndpoint> {
+    const config = engineConfigFrom(options, "client");
+    const driver = await openDriver(options.driver ?? "auto", {
+      host: options.localHost ?? (family === 6 ? "::" : "0.0.0.0"),
+      port: 0,
+      slotBytes: Math.max(config.mtuBytes ?? 1200, 1200),
+      stagingSlots: STAGING_SLOTS,
+      reusePort: false,
+      receiveThreadCpu: options.receiveThreadCpu,
+      numaNode: options.numaNode,
+    });
+    let endpoint: ClientEndpoint | null = null;
+    const runtime = new EndpointRuntime(createEngine(config, engineDependencies()), driver, {
+      onConnected: (connection) => endpoint!.settle(connection.id, connection, null),
+      onClosed: () => endpoint!.release(),
+    });
+    endpoint = new ClientEndpoint(key, runtime);
+    runtime.onUnknownClosed = (handle, reason, message) => endpoint!.settle(handle, null, { reason, message });
+    return endpoint;
+  }
+
+  connect(host: string, family: 4 | 6, port: number): Promise<RudpConnection> {
+    return new Promise((resolve, reject) => {
+      this.live++;
+      const handle = this.runtime.connect({ family, host, port });
+      this.pending.set(handle, { host, port, resolve, reject });
+    });
+  }
+
+  private settle(handle: number, connection: RudpConnection | null, failure: { reason: string; message: string } | null): void {
+    const waiting = this.pending.get(handle);
+    this.pending.delete(handle);
+    if (connection) return waiting?.resolve(connection);
+    this.release();
+    if (!waiting || !failure) return;
+    const code = failure.reason === "handshake-timeout" ? "ERR_HANDSHAKE_TIMEOUT" : "ERR_CONNECT_FAILED";
+    const text = failure.message || describeCloseReason(failure.reason);
+    waiting.reject(new RudpError(code, `cannot connect to ${waiting.host}:${waiting.port}: ${text}`, failure.reason));
+  }
+
+  private release(): void {
+    if (--this.live > 0) return;
+    if (endpoints.get(this.key) === this) endpoints.delete(this.key);
+    void this.runtime.stop();
+  }
+}
+
+const endpoints = new Map<string, ClientEndpoint>();
+const opening = new Map<string, Promise<ClientEndpoint>>();
 
 async function resolveHost(host: string): Promise<{ host: string; family: 4 | 6 }> {
   if (host === "localhost") return { host: "127.0.0.1", family: 4 };
   if (isIPv6(host)) return { host, family: 6 };
   if (/^\d+\.\d+\.\d+\.\d+$/.test(host)) return { host, family: 4 };
-  const [first] = await Bun.dns.lookup(host);
-  if (!first) throw new RudpError("ERR_CONNECT_FAILED", `cannot resolve host ${host}`);
+  const [first] = await Bun.dns.lookup(host).catch(() => []);
+  if (!first) throw new RudpError("ERR_CONNECT_FAILED", `cannot resolve host "${host}": check the name`);
   return { host: first.address, family: first.family === 6 ? 6 : 4 };
+}
+
+async function endpointFor(family: 4 | 6, options: ConnectOptions): Promise<ClientEndpoint> {
+  const key = `${family}|${JSON.stringify(options)}`;
+  const existing = endpoints.get(key);
+  if (existing) return existing;
+  let promise = opening.get(key);
+  if (!promise) {
+    promise = ClientEndpoint.open(key, family, options);
+    opening.set(key, promise);
+  }
+  try {
+    const endpoint = await promise;
+    endpoints.set(key, endpoint);
+    return endpoint;
+  } finally {
+    opening.delete(key);
+  }
 }
 
 /**
  * Connects to an RUDP server. Resolves once the handshake completes; rejects with a
  * RudpError whose `reason` says why it could not (handshake timeout, server full, ...).
- * Each client connection owns its socket; closing the connection releases it.
  * Reconnecting is the application's choice: call `connect` again.
  */
 export async function connect(host: string, port: number, options: ConnectOptions = {}): Promise<RudpConnection> {
@@ -34,34 +123,6 @@ export async function connect(host: string, port: number, options: ConnectOption
     throw new RudpError("ERR_INVALID_OPTION", `port must be an integer from 1 to 65535, got ${port}`);
   }
   const target = await resolveHost(host);
-  const config = engineConfigFrom(options, "client");
-  const driver = await openDriver(options.driver ?? "auto", {
-    host: options.localHost ?? (target.family === 6 ? "::" : "0.0.0.0"),
-    port: 0,
-    slotBytes: Math.max(config.mtuBytes ?? 1200, 1200),
-    stagingSlots: STAGING_SLOTS,
-    reusePort: false,
-    receiveThreadCpu: options.receiveThreadCpu,
-    numaNode: options.numaNode,
-  });
-  const engine = createEngine(config, engineDependencies());
-  return new Promise<RudpConnection>((resolve, reject) => {
-    let settled = false;
-    const runtime = new EndpointRuntime(engine, driver, {
-      onConnected: (connection) => {
-        settled = true;
-        resolve(connection);
-      },
-      // The socket belongs to this one connection: release it when the connection ends.
-      onClosed: () => void runtime.stop(),
-    });
-    runtime.onUnknownClosed = (_handle, reason, message) => {
-      void runtime.stop();
-      if (settled) return;
-      settled = true;
-      const code = reason === "handshake-timeout" ? "ERR_HANDSHAKE_TIMEOUT" : "ERR_CONNECT_FAILED";
-      reject(new RudpError(code, `cannot connect to ${host}:${port}: ${message || describeCloseReason(reason)}`, reason));
-    };
-    runtime.connect({ family: target.family, host: target.host, port });
-  });
+  const endpoint = await endpointFor(target.family, options);
+  return endpoint.connect(target.host, target.family, port);
 }
