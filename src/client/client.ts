@@ -8,9 +8,14 @@ import { engineConfigFrom, type EndpointOptions } from "../runtime/options.ts";
 import { openDriver } from "../transport/openDriver.ts";
 
 export interface ConnectOptions extends EndpointOptions {
-  /** Local address to bind; a connection with its own local address gets its own socket. */
+  /** Local address to bind. */
   localHost?: string;
+  /** Give this connection a socket (and source port) of its own instead of sharing the
+   *  endpoint of connections with the same options. */
+  exclusiveSocket?: boolean;
 }
+
+let exclusiveEndpoints = 0;
 
 const STAGING_SLOTS = 256;
 
@@ -96,7 +101,7 @@ async function resolveHost(host: string): Promise<{ host: string; family: 4 | 6 
 }
 
 async function endpointFor(family: 4 | 6, options: ConnectOptions): Promise<ClientEndpoint> {
-  const key = `${family}|${JSON.stringify(options)}`;
+  const key = options.exclusiveSocket ? `exclusive-${exclusiveEndpoints++}` : `${family}|${JSON.stringify(options)}`;
   const existing = endpoints.get(key);
   if (existing) return existing;
   let promise = opening.get(key);

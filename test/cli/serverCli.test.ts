@@ -1,0 +1,98 @@
+import { describe, expect, test } from "bun:test";
+import { connect } from "../../src/index.ts";
+import { nativeStatus } from "../../src/native/load.ts";
+import { ensureDebianPackage } from "../support/systemPackages.ts";
+import { freePort, runCli, startServerProcess } from "../support/serverProcess.ts";
+import { waitFor } from "../integration/drivers.ts";
+
+describe("bun run server: usage", () => {
+  test("--help prints the options and exits 0", () => {
+    const result = runCli(["--help"]);
+    expect(result.exitCode).toBe(0);
+    for (const flag of ["--host", "--port", "--workers", "--max-connections", "--mtu", "--cc", "--metrics-host", "--metrics-port", "--log-level", "--driver", "--numa-node", "--rx-cpu"]) {
+      expect(result.stdout).toContain(flag);
+    }
+  });
+
+  for (const [args, expected] of [
+    [["--port", "seventy"], /--port must be an integer from 0 to 65535 \(got "seventy"\)/],
+    [["--bogus"], /Unknown option '--bogus'/],
+    [["--cc", "vegas"], /--cc must be one of newreno, cubic, adaptive/],
+    [["--workers", "2", "--driver", "fallback"], /--workers > 1 needs the native driver/],
+    [["--config", "/nonexistent.json"], /cannot read config file/],
+  ] as const) {
+    test(`${args.join(" ")} -> one clear line, exit 2`, () => {
+      const result = runCli([...args]);
+      expect(result.exitCode).toBe(2);
+      const lines = result.stderr.trim().split("\n");
+      expect(lines.length).toBe(1);
+      expect(lines[0]).toMatch(expected);
+    });
+  }
+
+  test("a port in use: one clear line, exit 1", async () => {
+    const holder = await Bun.udpSocket({ hostname: "127.0.0.1", port: 0 });
+    try {
+      const result = runCli(["--port", String(holder.port), "--metrics-port", "0", "--driver", "fallback"]);
+      expect(result.exitCode).toBe(1);
+      expect(result.stderr.trim()).toMatch(/already in use/);
+    } finally {
+      holder.close();
+    }
+  });
+});
+
+describe("bun run server: end to end", () => {
+  test("serves clients, exports valid Prometheus metrics, exits 0 on SIGTERM", async () => {
+    const promtool = ensureDebianPackage("promtool", "prometheus");
+    if (!promtool.ok) throw new Error(`promtool is needed to validate /metrics: ${promtool.why}`);
+    const server = await startServerProcess(["--port", "0", "--metrics-port", String(await freePort()), "--log-level", "info"]);
+    try {
+      const client = await connect("127.0.0.1", server.udpPort);
+      let echoes = 0;
+      client.on("message", () => echoes++);
+      for (let i = 0; i < 500; i++) client.send(0, new Uint8Array(64));
+      await waitFor("500 echoes", () => echoes === 500);
+      await Bun.sleep(1100); // one rate window
+      const stats = await (await fetch(`${server.metricsUrl}/stats`)).json();
+      expect(stats.messages.received.total).toBeGreaterThanOrEqual(500);
+      expect(stats.connections.active).toBe(1);
+      expect(stats.rttUsSinceStart.count).toBeGreaterThan(0);
+      expect(stats.process.rssBytes).toBeGreaterThan(1 << 20);
+      const text = await (await fetch(`${server.metricsUrl}/metrics`)).text();
+      expect(text).toContain("rudp_messages_total");
+      const check = Bun.spawnSync(["promtool", "check", "metrics"], { stdin: new TextEncoder().encode(text) });
+      expect(check.stderr.toString() + check.stdout.toString()).toBe("");
+      expect(check.exitCode).toBe(0);
+      const closed = new Promise<string>((resolve) => client.on("close", (info) => resolve(info.reason)));
+      expect(await server.stop("SIGTERM")).toBe(0);
+      expect(await closed).toBe("server-shutdown");
+    } finally {
+      server.process.kill("SIGKILL");
+    }
+  }, 60_000);
+
+  test.skipIf(!nativeStatus().available)("--workers 2 share the port, both serve, metrics aggregate", async () => {
+    const server = await startServerProcess(["--port", String(await freePort()), "--workers", "2", "--metrics-port", String(await freePort()), "--log-level", "debug"]);
+    try {
+      const clients = await Promise.all(Array.from({ length: 24 }, () => connect("127.0.0.1", server.udpPort, { exclusiveSocket: true })));
+      let echoes = 0;
+      for (const client of clients) {
+        client.on("message", () => echoes++);
+        client.send(0, new Uint8Array(16));
+      }
+      await waitFor("an echo per client", () => echoes === clients.length);
+      const stats = await (await fetch(`${server.metricsUrl}/stats`)).json();
+      expect(stats.workers).toBe(2);
+      expect(stats.connections.active).toBe(clients.length);
+      const opened = server.output().split("\n").filter((l) => l.includes("connection opened"));
+      const workersServing = new Set(opened.map((l) => JSON.parse(l).worker));
+      expect(opened.length).toBe(clients.length);
+      expect(workersServing).toEqual(new Set([0, 1])); // 24 source ports: both workers get some
+      await Promise.all(clients.map((c) => c.close({ graceful: false })));
+      expect(await server.stop("SIGTERM")).toBe(0);
+    } finally {
+      server.process.kill("SIGKILL");
+    }
+  }, 60_000);
+});
