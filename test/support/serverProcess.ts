@@ -36,7 +36,7 @@ export async function startServerProcess(args: string[], timeoutMs = 15_000): Pr
   void pump(child.stderr as ReadableStream<Uint8Array>);
   const deadline = performance.now() + timeoutMs;
   for (;;) {
-    const line = text.split("\n").find((l) => l.includes('"udp"') && l.includes('"metrics"'));
+    const line = text.split("\n").find((l) => l.includes('"udp"') && l.includes('"metrics"') && !l.includes('"worker":'));
     if (line) {
       const record = JSON.parse(line);
       return {
