@@ -28,6 +28,38 @@ export const nativeSymbols = {
   rudp_crc32c_batch: { args: [FFIType.ptr, FFIType.ptr, FFIType.ptr, FFIType.ptr, FFIType.u32], returns: FFIType.i32 },
   /** crc32c.zig */
   rudp_crc32c_verify_batch: { args: [FFIType.ptr, FFIType.ptr, FFIType.ptr, FFIType.ptr, FFIType.u32], returns: FFIType.i32 },
+  /** numa.zig */
+  rudp_numa_current: { args: [FFIType.ptr], returns: FFIType.i32 },
+  /** numa.zig */
+  rudp_numa_node_of_address: { args: [FFIType.ptr], returns: FFIType.i32 },
+  /** pool.zig */
+  rudp_pool_create: { args: [FFIType.ptr, FFIType.i32], returns: FFIType.i32 },
+  /** pool.zig */
+  rudp_pool_destroy: { args: [FFIType.i32], returns: FFIType.i32 },
+  /** pool.zig */
+  rudp_pool_alloc_class: { args: [FFIType.i32, FFIType.u32], returns: FFIType.i64_fast },
+  /** pool.zig */
+  rudp_pool_alloc: { args: [FFIType.i32, FFIType.u32], returns: FFIType.i64_fast },
+  /** pool.zig */
+  rudp_pool_free: { args: [FFIType.i32, FFIType.u32], returns: FFIType.i32 },
+  /** pool.zig */
+  rudp_pool_base: { args: [FFIType.i32], returns: FFIType.ptr },
+  /** pool.zig */
+  rudp_pool_size_bytes: { args: [FFIType.i32], returns: FFIType.u64_fast },
+  /** pool.zig */
+  rudp_pool_counters: { args: [FFIType.i32, FFIType.ptr, FFIType.u32], returns: FFIType.i32 },
+  /** pool.zig */
+  rudp_pool_placement: { args: [FFIType.i32, FFIType.ptr, FFIType.u32], returns: FFIType.i32 },
+  /** ring.zig */
+  rudp_ring_create: { args: [FFIType.u32, FFIType.ptr], returns: FFIType.i32 },
+  /** ring.zig */
+  rudp_ring_destroy: { args: [FFIType.u64_fast], returns: FFIType.i32 },
+  /** ring.zig */
+  rudp_ring_bytes: { args: [FFIType.u32], returns: FFIType.u64_fast },
+  /** ring.zig */
+  rudp_ring_test_producer_start: { args: [FFIType.u64_fast, FFIType.u32, FFIType.ptr], returns: FFIType.i32 },
+  /** ring.zig */
+  rudp_ring_test_producer_join: { args: [FFIType.u64_fast], returns: FFIType.i32 },
   /** udp_socket.zig */
   rudp_udp_open: { args: [FFIType.ptr, FFIType.u32, FFIType.i32, FFIType.i32, FFIType.ptr], returns: FFIType.i32 },
   /** udp_socket.zig */

@@ -13,5 +13,7 @@ export {
   type ChecksumKernelName,
 } from "./crc32c.ts";
 export { cpuFeatures, type CpuFeatures } from "./crc32c.ts";
+export { NativePool, poolClassBytes, type PoolConfig, type PoolClassCounters, type PoolPlacement } from "./pool.ts";
+export { numaTopology, parseCpuList, currentCpuAndNode, nodeOfAddress, type NumaTopology, type NumaNode } from "./numa.ts";
 
 // --- UDP, receive thread, sender (other engineer): add exports below this line ---

@@ -6,6 +6,8 @@ comptime {
     _ = @import("crc32c.zig");
     _ = @import("crc32c_math.zig");
     _ = @import("crc32c_table.zig");
+    _ = @import("numa.zig");
+    _ = @import("pool.zig");
     _ = @import("address.zig");
     _ = @import("udp_socket.zig");
     _ = @import("batch_io.zig");
