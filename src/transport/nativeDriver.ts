@@ -1,0 +1,192 @@
+import { addressKey, ADDRESS_BYTES, decodeAddress, encodeAddress } from "../native/address.ts";
+import { nativeStatus } from "../native/load.ts";
+import { NativeReceiver } from "../native/receiver.ts";
+import { NativeSender } from "../native/sender.ts";
+import { NativeUdpError, openUdpSocket, type NativeUdpSocket } from "../native/udp.ts";
+import { RudpError } from "../runtime/errors.ts";
+import type { TransportAddress } from "./addressBook.ts";
+import type { DatagramDriver, DatagramSink, DriverCounters, DriverOptions } from "./driver.ts";
+
+const SOCKET_BUFFER_BYTES = 8 << 20;
+const RING_SLOTS = 4096;
+const RECEIVE_BATCH = 64;
+/** Datagrams handed to the engine per drain call, and drain calls per wake-up, before
+ *  yielding to the event loop (so timers and sends are not starved by a flood). */
+const DRAIN_CHUNK = 256;
+const DRAIN_ROUNDS_MAX = 16;
+const ADDRESS_CACHE_MAX = 65_536;
+/** No writable notification comes from the native socket: retry a refused flush after this. */
+const SEND_RETRY_MS = 1;
+
+export function nativeDriverUnavailableReason(): string | null {
+  const status = nativeStatus();
+  return status.available ? null : status.reason;
+}
+
+/**
+ * The fast path: a Zig receive thread blocks in recvmmsg (GRO), verifies CRC32C for the
+ * batch and publishes descriptors into an SPSC ring; it rings the doorbell only when this
+ * side has drained the ring and gone idle. Datagrams are read in place from the native
+ * slab. Transmits are staged in native memory and sent with one sendmmsg (GSO for
+ * same-destination runs) per flush.
+ */
+export async function openNativeDriver(options: DriverOptions & { receiveThreadCpu?: number; numaNode?: number }): Promise<DatagramDriver> {
+  let socket: NativeUdpSocket;
+  try {
+    socket = openUdpSocket({
+      host: options.host,
+      port: options.port,
+      reusePort: options.reusePort,
+      recvBufferBytes: SOCKET_BUFFER_BYTES,
+      sendBufferBytes: SOCKET_BUFFER_BYTES,
+      gro: true,
+    });
+  } catch (error) {
+    if (error instanceof NativeUdpError && error.code === "EADDRINUSE") {
+      throw new RudpError("ERR_ADDRESS_IN_USE", `UDP port ${options.port} on ${options.host} is already in use: stop the other process or choose another --port`);
+    }
+    throw new RudpError("ERR_BIND_FAILED", `cannot bind UDP ${options.host}:${options.port}: ${(error as Error).message}`);
+  }
+  return new NativeDriver(socket, options);
+}
+
+class NativeDriver implements DatagramDriver {
+  readonly kind = "native";
+  readonly counters: DriverCounters = {
+    datagramsReceived: 0,
+    datagramsSent: 0,
+    bytesReceived: 0,
+    bytesSent: 0,
+    systemCallsSend: 0,
+    systemCallsReceive: 0,
+    drops: {},
+  };
+  readonly numaNode: number | null = null;
+  private readonly receiver: NativeReceiver;
+  private readonly sender: NativeSender;
+  private readonly addresses = new Map<number | string, TransportAddress>();
+  private sink: DatagramSink = () => {};
+  private onBatchEnd: () => void = () => {};
+  private onWritable: () => void = () => {};
+  private retryTimer: ReturnType<typeof setTimeout> | null = null;
+  private drainScheduled = false;
+  private closed = false;
+
+  constructor(
+    private readonly socket: NativeUdpSocket,
+    options: DriverOptions & { receiveThreadCpu?: number },
+  ) {
+    this.sender = new NativeSender(socket, { slots: options.stagingSlots, slotBytes: options.slotBytes });
+    this.receiver = new NativeReceiver(socket, {
+      ringSlots: RING_SLOTS,
+      batchSize: RECEIVE_BATCH,
+      verifyChecksum: true,
+      cpu: options.receiveThreadCpu,
+      onReadable: this.scheduleDrain,
+    });
+  }
+
+  get localHost(): string {
+    return "";
+  }
+
+  get localPort(): number {
+    return this.socket.localPort;
+  }
+
+  start(sink: DatagramSink, onBatchEnd: () => void, onWritable: () => void): void {
+    this.sink = sink;
+    this.onBatchEnd = onBatchEnd;
+    this.onWritable = onWritable;
+    this.receiver.start();
+    this.scheduleDrain();
+  }
+
+  /** The doorbell: runs on the JS thread (threadsafe JSCallback), once per idle period. */
+  private readonly scheduleDrain = (): void => {
+    if (this.drainScheduled || this.closed) return;
+    this.drainScheduled = true;
+    setImmediate(this.drain);
+  };
+
+  private readonly drain = (): void => {
+    this.drainScheduled = false;
+    if (this.closed) return;
+    let delivered = 0;
+    for (let round = 0; round < DRAIN_ROUNDS_MAX; round++) {
+      const count = this.receiver.drain(this.visit, DRAIN_CHUNK);
+      delivered += count;
+      if (count < DRAIN_CHUNK) break;
+      if (round === DRAIN_ROUNDS_MAX - 1) this.scheduleDrain(); // more waiting: come back after I/O
+    }
+    if (delivered > 0) this.onBatchEnd();
+  };
+
+  private readonly visit = (buffer: Uint8Array, offset: number, length: number, addressBuffer: Uint8Array, addressOffset: number, checksumOk: boolean): void => {
+    this.counters.datagramsReceived++;
+    this.counters.bytesReceived += length;
+    if (!checksumOk) {
+      this.counters.drops.checksum = (this.counters.drops.checksum ?? 0) + 1;
+      return;
+    }
+    this.sink(buffer.subarray(offset, offset + length), this.intern(addressBuffer, addressOffset));
+  };
+
+  private intern(buffer: Uint8Array, offset: number): TransportAddress {
+    const key = addressKey(buffer, offset);
+    const known = this.addresses.get(key);
+    if (known) return known;
+    if (this.addresses.size >= ADDRESS_CACHE_MAX) {
+      this.addresses.clear(); // connections keep their objects; comparison falls back to host/port
+      this.counters.drops["address-cache-reset"] = (this.counters.drops["address-cache-reset"] ?? 0) + 1;
+    }
+    const decoded = decodeAddress(buffer, offset);
+    const address: TransportAddress = { family: decoded.family, host: decoded.host, port: decoded.port, compact: buffer.slice(offset, offset + ADDRESS_BYTES) };
+    this.addresses.set(key, address);
+    return address;
+  }
+
+  transmitBuffer(): Uint8Array | null {
+    return this.sender.slot();
+  }
+
+  commitTransmit(length: number, to: TransportAddress): void {
+    if (!to.compact) {
+      const compact = new Uint8Array(ADDRESS_BYTES);
+      encodeAddress(to.host, to.port, compact, 0);
+      (to as { compact?: Uint8Array }).compact = compact;
+    }
+    this.sender.commit(length, to.compact!, 0);
+    this.counters.bytesSent += length;
+  }
+
+  flush(): void {
+    if (this.closed || this.sender.pending() === 0) return;
+    const before = this.sender.counters();
+    const syscallsBefore = before.syscalls;
+    const sent = this.sender.flush();
+    const after = this.sender.counters();
+    this.counters.datagramsSent += sent;
+    this.counters.systemCallsSend += after.syscalls - syscallsBefore;
+    if (this.sender.pending() > 0 && this.retryTimer === null) {
+      this.retryTimer = setTimeout(() => {
+        this.retryTimer = null;
+        this.onWritable();
+      }, SEND_RETRY_MS);
+    }
+  }
+
+  pendingTransmits(): number {
+    return this.sender.pending();
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.flush();
+    this.closed = true;
+    if (this.retryTimer !== null) clearTimeout(this.retryTimer);
+    this.receiver.stop();
+    this.sender.close();
+    this.socket.close();
+  }
+}
