@@ -25,6 +25,9 @@ else
   npm install --silent --no-save --no-package-lock --prefix "$tools/bun" "bun@$bun_version" >&2
 fi
 ln -sfn "$tools/bun/node_modules/.bin/bun" "$tools/bun-bin"
+# package.json scripts call `bun`: .tools/bin goes first on PATH in scripts/bun.
+mkdir -p "$tools/bin"
+ln -sfn "$tools/bun/node_modules/.bin/bun" "$tools/bin/bun"
 
 zig_bin="$tools/zig/ziglang/zig"
 if [ -x "$zig_bin" ] && [ "$("$zig_bin" version 2>/dev/null)" = "$zig_version" ]; then
@@ -36,6 +39,7 @@ else
   python3 -m pip install --quiet --disable-pip-version-check --target "$tools/zig" "ziglang==$zig_version" >&2
 fi
 ln -sfn "$zig_bin" "$tools/zig-bin"
+ln -sfn "$zig_bin" "$tools/bin/zig"
 
 if [ -d node_modules ] && [ node_modules -nt package.json ] && { [ ! -f bun.lock ] || [ node_modules -nt bun.lock ]; }; then
   say "node_modules up to date"
