@@ -1,5 +1,6 @@
 import { describe, expect, test } from "bun:test";
 import { connect } from "../../src/index.ts";
+import type { StatsSnapshot } from "../../src/metrics/statsSchema.ts";
 import { nativeStatus } from "../../src/native/load.ts";
 import { ensureDebianPackage } from "../support/systemPackages.ts";
 import { freePort, runCli, startServerProcess } from "../support/serverProcess.ts";
@@ -54,7 +55,7 @@ describe("bun run server: end to end", () => {
       for (let i = 0; i < 500; i++) client.send(0, new Uint8Array(64));
       await waitFor("500 echoes", () => echoes === 500);
       await Bun.sleep(1100); // one rate window
-      const stats = await (await fetch(`${server.metricsUrl}/stats`)).json();
+      const stats = (await (await fetch(`${server.metricsUrl}/stats`)).json()) as StatsSnapshot;
       expect(stats.messages.received.total).toBeGreaterThanOrEqual(500);
       expect(stats.connections.active).toBe(1);
       expect(stats.rttUsSinceStart.count).toBeGreaterThan(0);
@@ -82,7 +83,7 @@ describe("bun run server: end to end", () => {
         client.send(0, new Uint8Array(16));
       }
       await waitFor("an echo per client", () => echoes === clients.length);
-      const stats = await (await fetch(`${server.metricsUrl}/stats`)).json();
+      const stats = (await (await fetch(`${server.metricsUrl}/stats`)).json()) as StatsSnapshot;
       expect(stats.workers).toBe(2);
       expect(stats.connections.active).toBe(clients.length);
       const opened = server.output().split("\n").filter((l) => l.includes("connection opened"));
