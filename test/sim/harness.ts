@@ -135,6 +135,8 @@ export class Simulation {
   amplificationRatioMax = 0;
   datagramsToVanished = 0;
   readonly trace: boolean;
+  /** Sees every datagram an engine transmits (before the network impairs it). */
+  observeTransmit: ((from: SimEndpoint, to: PeerAddress, bytes: Uint8Array) => void) | null = null;
 
   private readonly byAddress = new Map<string, SimEndpoint>();
   private readonly amplification = new Map<string, AmplificationAccount>();
@@ -168,10 +170,11 @@ export class Simulation {
   }
 
   /** Client connects to server now; returns the client's side of the connection. */
-  connect(client: SimEndpoint, server: SimEndpoint): SimConnection {
-    const handle = client.engine.connect(this.nowUs, server.address);
+  connect(client: SimEndpoint, server: SimEndpoint | PeerAddress): SimConnection {
+    const address = server instanceof SimEndpoint ? server.address : server;
+    const handle = client.engine.connect(this.nowUs, address);
     if (client.connections.has(handle)) this.fail(`${client.name}: connect() returned handle ${handle}, already in use`);
-    const connection = new SimConnection(client, handle, server.address);
+    const connection = new SimConnection(client, handle, address);
     client.connections.set(handle, connection);
     return connection;
   }
@@ -386,6 +389,7 @@ export class Simulation {
       if (info.length <= 0 || info.length > endpoint.config.mtuBytes) this.fail(`${endpoint.name}: datagram of ${info.length} B, mtuBytes is ${endpoint.config.mtuBytes}`);
       if (endpoint.config.role === "server") this.accountSent(endpoint, to, info.length);
       if (this.trace) this.traceLine(`${endpoint.name} send -> ${this.nameOf(to)} ${info.length}B`);
+      if (this.observeTransmit !== null) this.observeTransmit(endpoint, to, buffer.subarray(0, info.length));
       this.network.send(this.nowUs, endpoint.address, to, buffer.subarray(0, info.length));
     }
   }

@@ -1,0 +1,47 @@
+// The seed sweep: as many random scenarios as fit in a time budget (SIM_SWEEP_SECONDS, default
+// 15) or exactly SIM_SEEDS of them, from seed SIM_SWEEP_BASE (default 1; "random" picks one and
+// prints it). SIM_SEED replays one seed. Prints how many seeds ran; fails listing every failing
+// seed (up to 10) with its scenario and the command to replay it.
+
+import { expect, test } from "bun:test";
+import { SimFailure } from "./harness.ts";
+import { randomScenario, runSweepSeed } from "./sweep.ts";
+
+const failuresListedMax = 10;
+
+function sweepBase(): number {
+  const value = process.env.SIM_SWEEP_BASE;
+  if (value === undefined || value === "") return 1;
+  if (value === "random") return (Math.random() * 0xffffffff) >>> 0;
+  return Number(value) >>> 0;
+}
+
+test("sim: seed sweep over random scenarios", () => {
+  const replay = process.env.SIM_SEED;
+  const budgetMs = Number(process.env.SIM_SWEEP_SECONDS ?? 15) * 1000;
+  const seedsMax = replay ? 1 : Number(process.env.SIM_SEEDS ?? Infinity);
+  const base = replay ? Number(replay) >>> 0 : sweepBase();
+  const startedMs = performance.now();
+  const failures: string[] = [];
+  let ran = 0;
+  // Bounded by count and by time: SIM_SEEDS=N runs exactly N unless the budget is larger.
+  const timeBounded = process.env.SIM_SEEDS === undefined && !replay;
+  while (ran < seedsMax && (!timeBounded || performance.now() - startedMs < budgetMs)) {
+    const seed = (base + ran) >>> 0;
+    ran++;
+    try {
+      runSweepSeed(seed);
+    } catch (error) {
+      const message = error instanceof SimFailure ? error.message : `[sweep] seed=${seed}: ${(error as Error).stack ?? error}`;
+      failures.push(`${message}\n  scenario: ${randomScenario(seed).description}`);
+      if (failures.length >= failuresListedMax) break;
+    }
+  }
+  const seconds = (performance.now() - startedMs) / 1000;
+  console.log(
+    `[sweep] ${ran} seeds (${base}..${(base + ran - 1) >>> 0}) in ${seconds.toFixed(1)} s: ${(ran / seconds).toFixed(1)} seeds/s, ${failures.length} failed` +
+      (timeBounded ? ` (SIM_SWEEP_SECONDS=${budgetMs / 1000})` : ""),
+  );
+  if (failures.length > 0) throw new Error(`${failures.length} of ${ran} sweep seeds failed:\n${failures.join("\n")}`);
+  expect(ran).toBeGreaterThan(0);
+});
