@@ -1,0 +1,127 @@
+// Starts the server of a system under test as a child process on loopback and tells where it
+// listens. Peers print {"listening":{"host","port"}} on their first stdout line; the bun-rudp
+// server is given its ports and is ready when GET /stats answers.
+
+import type { Subprocess } from "bun";
+import { join } from "node:path";
+import { ensureKcpPeerBuilt } from "./systems/kcp.ts";
+import type { SystemName } from "./systems/types.ts";
+
+export const repositoryRoot = join(import.meta.dir, "../..");
+
+export interface LaunchedServer {
+  host: string;
+  port: number;
+  pid: number;
+  metricsPort: number | null;
+  stop(): Promise<unknown>;
+}
+
+const startTimeoutMs = 15_000;
+
+/** Reads newline-delimited JSON from a child's stdout, one callback per line. */
+export async function readJsonLines(stream: ReadableStream<Uint8Array>, onLine: (value: Record<string, unknown>) => void): Promise<void> {
+  const decoder = new TextDecoder();
+  let pending = "";
+  for await (const chunk of stream) {
+    pending += decoder.decode(chunk, { stream: true });
+    let newline = pending.indexOf("\n");
+    while (newline >= 0) {
+      const line = pending.slice(0, newline).trim();
+      pending = pending.slice(newline + 1);
+      if (line.startsWith("{")) {
+        try {
+          onLine(JSON.parse(line));
+        } catch {
+          // A line that is not JSON is someone's log output: ignore it.
+        }
+      }
+      newline = pending.indexOf("\n");
+    }
+  }
+}
+
+/** A free loopback port (bound then released: another process could take it in between). */
+export async function freePort(host: string, protocol: "udp" | "tcp"): Promise<number> {
+  if (protocol === "udp") {
+    const socket = await Bun.udpSocket({ hostname: host, port: 0 });
+    const port = socket.port;
+    socket.close();
+    return port;
+  }
+  const listener = Bun.listen({ hostname: host, port: 0, socket: { data() {} } });
+  const port = listener.port;
+  listener.stop(true);
+  return port;
+}
+
+function peerCommand(system: SystemName, host: string): string[] {
+  switch (system) {
+    case "udp":
+      return [process.execPath, join(repositoryRoot, "bench/peers/udp-echo.ts"), "--host", host, "--port", "0"];
+    case "tcp":
+      return [process.execPath, join(repositoryRoot, "bench/peers/tcp-echo.ts"), "--host", host, "--port", "0"];
+    case "kcp":
+      return [ensureKcpPeerBuilt(), "server", "-addr", `${host.includes(":") ? `[${host}]` : host}:0`];
+    default:
+      throw new Error(`${system} is not a peer`);
+  }
+}
+
+async function stopChild(child: Subprocess<"ignore", "pipe", "pipe">, lines: Record<string, unknown>[]): Promise<unknown> {
+  child.kill("SIGTERM");
+  const exited = await Promise.race([child.exited, Bun.sleep(3000).then(() => null)]);
+  if (exited === null) child.kill("SIGKILL");
+  return lines.find((line) => "counters" in line)?.counters ?? null;
+}
+
+async function launchPeer(system: SystemName, host: string): Promise<LaunchedServer> {
+  const child = Bun.spawn(peerCommand(system, host), { stdin: "ignore", stdout: "pipe", stderr: "pipe" });
+  const lines: Record<string, unknown>[] = [];
+  let resolveListening: (value: { host: string; port: number }) => void;
+  const listening = new Promise<{ host: string; port: number }>((resolve) => (resolveListening = resolve));
+  void readJsonLines(child.stdout, (line) => {
+    lines.push(line);
+    if (typeof line.listening === "object" && line.listening !== null) resolveListening(line.listening as { host: string; port: number });
+  });
+  const address = await Promise.race([listening, child.exited.then(() => null), Bun.sleep(startTimeoutMs).then(() => null)]);
+  if (address === null) {
+    child.kill("SIGKILL");
+    throw new Error(`${system} peer did not start: ${(await new Response(child.stderr).text()).slice(0, 500)}`);
+  }
+  return { host: address.host, port: address.port, pid: child.pid, metricsPort: null, stop: () => stopChild(child, lines) };
+}
+
+export async function fetchRudpStats(host: string, metricsPort: number): Promise<Record<string, any> | null> {
+  try {
+    const response = await fetch(`http://${host.includes(":") ? `[${host}]` : host}:${metricsPort}/stats`, { signal: AbortSignal.timeout(2000) });
+    return response.ok ? ((await response.json()) as Record<string, any>) : null;
+  } catch {
+    return null;
+  }
+}
+
+async function launchRudp(system: SystemName, host: string, serverWorkers: number): Promise<LaunchedServer> {
+  const port = await freePort(host, "udp");
+  const metricsPort = await freePort(host, "tcp");
+  const driver = system === "rudp-native" ? "native" : "fallback";
+  const command = [process.execPath, join(repositoryRoot, "src/server/cli.ts"), "--host", host, "--port", String(port), "--driver", driver, "--metrics-port", String(metricsPort)];
+  if (serverWorkers > 1) command.push("--workers", String(serverWorkers));
+  const child = Bun.spawn(command, { cwd: repositoryRoot, stdin: "ignore", stdout: "pipe", stderr: "pipe" });
+  void readJsonLines(child.stdout, () => {});
+  const deadlineMs = performance.now() + startTimeoutMs;
+  let exited = false;
+  void child.exited.then(() => (exited = true));
+  while (performance.now() < deadlineMs && !exited) {
+    if ((await fetchRudpStats(host, metricsPort)) !== null) {
+      return { host, port, pid: child.pid, metricsPort, stop: () => stopChild(child, []) };
+    }
+    await Bun.sleep(100);
+  }
+  child.kill("SIGKILL");
+  throw new Error(`bun-rudp server did not answer /stats within ${startTimeoutMs} ms: ${(await new Response(child.stderr).text()).slice(0, 800)}`);
+}
+
+export function launchServer(system: SystemName, host: string, serverWorkers: number): Promise<LaunchedServer> {
+  return system.startsWith("rudp") ? launchRudp(system, host, serverWorkers) : launchPeer(system, host);
+}
