@@ -60,6 +60,16 @@ export const nativeSymbols = {
   rudp_ring_test_producer_start: { args: [FFIType.u64_fast, FFIType.u32, FFIType.ptr], returns: FFIType.i32 },
   /** ring.zig */
   rudp_ring_test_producer_join: { args: [FFIType.u64_fast], returns: FFIType.i32 },
+  /** rx_thread.zig */
+  rudp_rx_create: { args: [FFIType.i32, FFIType.u32, FFIType.u32, FFIType.u32, FFIType.u32, FFIType.u32, FFIType.i32, FFIType.function, FFIType.ptr], returns: FFIType.i32 },
+  /** rx_thread.zig */
+  rudp_rx_start: { args: [FFIType.u64_fast], returns: FFIType.i32 },
+  /** rx_thread.zig */
+  rudp_rx_stop: { args: [FFIType.u64_fast], returns: FFIType.i32 },
+  /** rx_thread.zig */
+  rudp_rx_destroy: { args: [FFIType.u64_fast], returns: FFIType.i32 },
+  /** rx_thread.zig */
+  rudp_rx_counter_count: { args: [], returns: FFIType.u32 },
   /** udp_socket.zig */
   rudp_udp_open: { args: [FFIType.ptr, FFIType.u32, FFIType.i32, FFIType.i32, FFIType.ptr], returns: FFIType.i32 },
   /** udp_socket.zig */

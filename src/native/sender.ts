@@ -13,6 +13,7 @@
 // and the next flush() retries them: nothing is lost from staging. Datagrams the kernel
 // refuses for good (bad address, EMSGSIZE, ...) are dropped and counted.
 // slot() returns one of `slots` views made at construction: no allocation per datagram.
+import type { Pointer } from "bun:ffi";
 import { ADDRESS_BYTES } from "./address.ts";
 import { NativeMemory, type NativeUdpSocket, statusError, udpNative } from "./udp.ts";
 
@@ -52,7 +53,7 @@ export class NativeSender {
   /** One view over all staging payload slots (slot i starts at i * slotBytes). */
   readonly staging: Uint8Array;
   private readonly memory: NativeMemory;
-  private readonly metaAddress: number;
+  private readonly metaAddress: Pointer;
   private readonly metaWords: Uint32Array;
   private readonly metaBytes: Uint8Array;
   private readonly slotViews: Uint8Array[];
@@ -71,7 +72,7 @@ export class NativeSender {
     const payloadBytes = this.slots * this.slotBytes;
     this.memory = new NativeMemory(payloadBytes + this.slots * META_BYTES);
     this.staging = this.memory.bytes.subarray(0, payloadBytes);
-    this.metaAddress = this.memory.address + payloadBytes;
+    this.metaAddress = (this.memory.address + payloadBytes) as Pointer;
     this.metaBytes = this.memory.bytes.subarray(payloadBytes);
     this.metaWords = new Uint32Array(this.metaBytes.buffer, this.metaBytes.byteOffset, this.slots * (META_BYTES / 4));
     this.slotViews = [];

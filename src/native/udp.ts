@@ -12,7 +12,7 @@
 // Buffer sizes are what the kernel reports back (getsockopt), which is twice what was
 // granted (the kernel doubles it for bookkeeping). Ports are host numbers here; the
 // address records (address.ts) carry them big-endian.
-import { toArrayBuffer } from "bun:ffi";
+import { type Pointer, toArrayBuffer } from "bun:ffi";
 import { NativeStatus } from "./abi.generated.ts";
 import { ADDRESS_BYTES, encodeAddress, FAMILY_IPV6 } from "./address.ts";
 import { native, nativeStatus, type NativeSymbols } from "./load.ts";
@@ -116,7 +116,7 @@ export function openUdpSocket(options: UdpSocketOptions): NativeUdpSocket {
 
 /** Page-aligned native memory viewed from TS; free() unmaps it (views become invalid). */
 export class NativeMemory {
-  readonly address: number;
+  readonly address: Pointer;
   readonly bytes: Uint8Array;
   private freed = false;
 
@@ -124,7 +124,7 @@ export class NativeMemory {
     const out = new BigUint64Array(1);
     const status = udpNative().rudp_memory_map(byteLength, out);
     if (status < 0) throw statusError(status, `mmap ${byteLength} bytes`);
-    this.address = Number(out[0]);
+    this.address = Number(out[0]) as Pointer;
     this.bytes = new Uint8Array(toArrayBuffer(this.address, 0, byteLength));
   }
 

@@ -11,6 +11,8 @@ comptime {
     _ = @import("address.zig");
     _ = @import("udp_socket.zig");
     _ = @import("batch_io.zig");
+    _ = @import("ring.zig");
+    _ = @import("rx_thread.zig");
 }
 
 test {
