@@ -108,7 +108,7 @@ export class NativeReceiver {
     this.doorbell = new JSCallback(() => { this.doorbells++; if (this.running) this.onReadable(); }, { args: [], returns: "void", threadsafe: true });
     const layout = new BigUint64Array(8);
     const status = native.rudp_rx_create(
-      this.socket.fd, this.ringSlots, this.slots, this.slotBytes, this.batchSize, this.options, this.cpu, this.doorbell.ptr, layout,
+      this.socket.fd, this.ringSlots, this.slots, this.slotBytes, this.batchSize, this.options, this.cpu, this.doorbell, layout,
     );
     if (status < 0) {
       this.doorbell.close();

@@ -108,7 +108,9 @@ export class NativeSender {
     if (length < 0 || length > this.slotViews[0]!.length) throw new RangeError(`length ${length} does not fit a ${this.slotViews[0]!.length}-byte slot`);
     const index = this.nextSlotIndex();
     this.metaWords[index * 6] = length;
-    this.metaBytes.set(addrBuf.subarray(addrOffset, addrOffset + ADDRESS_BYTES), index * META_BYTES + 4);
+    const meta = this.metaBytes;
+    const at = index * META_BYTES + 4;
+    for (let i = 0; i < ADDRESS_BYTES; i++) meta[at + i] = addrBuf[addrOffset + i]!; // no subarray per datagram
     this.staged++;
   }
 
