@@ -68,11 +68,11 @@ test("sim: amplification: a server never sends more than 3x what it received to 
     simulation.inject(address, server.address, garbage);
     simulation.inject(address, server.address, firstDatagram!.subarray(0, attackerPrng.between(1, firstDatagram!.length - 1)));
   }
-  simulation.runUntil("handshakes", () => serverConnected === 10 && connections.every((c) => c.connectedAtUs >= 0), { virtualUs: 60e6 });
+  simulation.runUntil("handshakes", () => connections.every((c) => c.connectedAtUs >= 0), { virtualUs: 60e6 });
   simulation.runFor("aftermath", 20e6);
   console.log(`[amplification] seed=${simulation.seed}: max sent/received to an unvalidated address ${simulation.amplificationRatioMax.toFixed(2)}; server drops ${JSON.stringify(server.engine.counters.drops)}`);
   expect(simulation.amplificationRatioMax).toBeLessThanOrEqual(3);
-  expect(serverConnected).toBe(10); // no spoofed address got a connection
+  if (serverConnected !== 10) simulation.fail(`server reported ${serverConnected} connections for 10 real clients: spoofed addresses got connections`);
   expect(server.engine.counters.connectionsActive).toBe(10);
 });
 

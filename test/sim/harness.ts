@@ -4,8 +4,7 @@
 // every engine for events and transmits. Every loop is bounded; a violation throws SimFailure
 // with the seed and the virtual time so the run can be replayed with SIM_SEED.
 
-import type { CloseReason, Engine, EngineConfig, PeerAddress, TransmitInfo } from "../../src/protocol/api.ts";
-import { createEngine, defaultEngineConfig } from "../../src/protocol/index.ts";
+import type { CloseReason, Engine, EngineConfig, EngineDependencies, PeerAddress, TransmitInfo } from "../../src/protocol/api.ts";
 import { crc32c } from "./checksum.ts";
 import { MessageLedger, type Flow } from "./ledger.ts";
 import { SimNetwork, perfectLink, type Datagram, type LinkImpairments } from "./network.ts";
@@ -13,6 +12,40 @@ import { Prng } from "./prng.ts";
 
 export class SimFailure extends Error {
   override name = "SimFailure";
+}
+
+/** How the simulation makes engines: the project's engine, or the small reference engine. */
+export interface EngineFactory {
+  name: string;
+  createEngine(config: Partial<EngineConfig>, deps: EngineDependencies): Engine;
+  defaultEngineConfig(role: "server" | "client"): EngineConfig;
+}
+
+async function loadProjectEngine(): Promise<EngineFactory | string> {
+  try {
+    // A computed specifier, so this file loads (and says why) before src/protocol exists.
+    const module = (await import(new URL("../../src/protocol/index.ts", import.meta.url).href)) as Partial<EngineFactory>;
+    if (typeof module.createEngine !== "function" || typeof module.defaultEngineConfig !== "function") return "src/protocol/index.ts lacks createEngine or defaultEngineConfig";
+    return { name: "src/protocol", createEngine: module.createEngine, defaultEngineConfig: module.defaultEngineConfig };
+  } catch (error) {
+    return `src/protocol/index.ts failed to load: ${(error as Error).message}`;
+  }
+}
+
+async function selectEngine(): Promise<EngineFactory | string> {
+  if (process.env.SIM_ENGINE === "reference") {
+    const reference = await import("./referenceEngine.ts");
+    return { name: "reference", createEngine: reference.createReferenceEngine, defaultEngineConfig: reference.referenceEngineConfig };
+  }
+  return loadProjectEngine();
+}
+
+const selectedEngine = await selectEngine();
+
+/** The engine under test (SIM_ENGINE=reference selects the reference engine). */
+export function engineUnderTest(): EngineFactory {
+  if (typeof selectedEngine === "string") throw new Error(`no engine to simulate: ${selectedEngine}`);
+  return selectedEngine;
 }
 
 /** Bounds on one `runUntil`: a run that needs more is a failure, never a hang. */
@@ -102,9 +135,10 @@ export class SimEndpoint {
     this.address = address;
     const cookieSecret = new Uint8Array(32);
     prng.fillBytes(cookieSecret);
-    this.config = { ...defaultEngineConfig(options.role), cookieSecret, ...options.config };
+    const factory = engineUnderTest();
+    this.config = { ...factory.defaultEngineConfig(options.role), cookieSecret, ...options.config };
     const randomStream = prng.fork();
-    this.engine = createEngine(this.config, { crc32c, randomBytes: (out) => randomStream.fillBytes(out) });
+    this.engine = factory.createEngine(this.config, { crc32c, randomBytes: (out: Uint8Array) => randomStream.fillBytes(out) });
   }
 
   /** Only connections that are open (connected and not closed). */

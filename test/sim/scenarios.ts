@@ -85,18 +85,24 @@ export function runTransfer(scenario: string, seed: number, options: TransferOpt
   planFlows(clientConnection, "up", "client", "server");
 
   const limit = { virtualUs: options.transferLimitUs };
-  simulation.runUntil("handshake", () => clientConnection.connectedAtUs >= 0 && serverConnection !== null, limit);
+  const stillOpen = (): boolean => {
+    for (const connection of [clientConnection, serverConnection as SimConnection | null]) {
+      if (connection?.closed) simulation.fail(`${connection.endpoint.name}: connection closed before the transfer ended: ${connection.closed.reason}`);
+    }
+    return true;
+  };
+  simulation.runUntil("handshake", () => stillOpen() && clientConnection.connectedAtUs >= 0 && serverConnection !== null, limit);
   const handshakeUs = simulation.nowUs;
   const connection = serverConnection as unknown as SimConnection;
   simulation.runUntil(
     "transfer",
-    () => clientConnection.outboxEmpty && connection.outboxEmpty && simulation.ledger.reliableComplete(),
+    () => stillOpen() && clientConnection.outboxEmpty && connection.outboxEmpty && simulation.ledger.reliableComplete(),
     { virtualUs: Math.max(1, options.transferLimitUs - simulation.nowUs) },
   );
   const transferUs = simulation.nowUs - handshakeUs;
   checkNoUndelivered(simulation);
   // Everything delivered is acknowledged soon after: the send buffers must empty.
-  simulation.runUntil("acknowledge", () => bufferedBytes(client, clientConnection) === 0 && bufferedBytes(server, connection) === 0, { virtualUs: 60e6 });
+  simulation.runUntil("acknowledge", () => stillOpen() && bufferedBytes(client, clientConnection) === 0 && bufferedBytes(server, connection) === 0, { virtualUs: 60e6 });
 
   const result: TransferResult = {
     simulation,

@@ -69,7 +69,7 @@ test("sim: 750 ms one-way delay", () => {
     transferLimitUs: 300e6,
   });
   console.log(formatSummary(result));
-  expect(result.handshakeUs).toBeGreaterThanOrEqual(3_000_000); // two round trips of 1.5 s: the delay was real
+  expect(result.handshakeUs).toBeGreaterThanOrEqual(1_500_000); // at least one round trip of 1.5 s: the delay was real
 });
 
 test("sim: a 2 s blackhole in the middle of a transfer", () => {
