@@ -96,7 +96,7 @@ async function benchReceiveThread(payloadBytes: number, gso: boolean): Promise<v
   const rx = openUdpSocket({ host: "127.0.0.1", port: 0, recvBufferBytes: 16 << 20, gro: gso });
   const tx = openUdpSocket({ host: "127.0.0.1", port: 0, sendBufferBytes: 16 << 20 });
   const sender = new NativeSender(tx, { slots: 4096, slotBytes: Math.max(payloadBytes, 64), gso });
-  const receiver = new NativeReceiver(rx, { ringSlots: 16384, batchSize: 64, verifyChecksum: true, onReadable: () => {} });
+  const receiver = new NativeReceiver(rx, { ringSlots: 16384, slots: gso ? 1024 : 16384, batchSize: 64, verifyChecksum: true, onReadable: () => {} });
   receiver.start();
   const to = new Uint8Array(20);
   encodeAddress("127.0.0.1", rx.localPort, to, 0);

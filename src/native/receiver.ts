@@ -52,7 +52,7 @@ export type DatagramVisitor = (
 export interface NativeReceiverOptions {
   /** Descriptor ring capacity, a power of two (default 4096). */
   ringSlots?: number;
-  /** Receive slots in the slab (default ringSlots when GRO is off, ringSlots / 16 with GRO). */
+  /** Receive slots in the slab (default ringSlots when GRO is off; with GRO ringSlots / 16, 16..256). */
   slots?: number;
   /** Bytes per slot (default 2048, or 65536 when the socket has GRO on). */
   slotBytes?: number;
@@ -94,7 +94,7 @@ export class NativeReceiver {
     }
     this.mask = this.ringSlots - 1;
     this.slotBytes = options.slotBytes ?? (socket.gro ? 65536 : 2048);
-    this.slots = options.slots ?? (socket.gro ? Math.max(16, this.ringSlots >> 4) : this.ringSlots);
+    this.slots = options.slots ?? (socket.gro ? Math.min(256, Math.max(16, this.ringSlots >> 4)) : this.ringSlots);
     this.batchSize = Math.min(64, Math.max(1, options.batchSize ?? 64));
     this.options = (options.verifyChecksum === false ? 0 : OPTION_VERIFY_CHECKSUM) | (socket.gro ? OPTION_GRO : 0);
     this.cpu = options.cpu ?? -1;

@@ -133,7 +133,9 @@ const Receiver = struct {
     }
 
     /// One recvmmsg into free slots, verification, publication. Returns would_block
-    /// when the socket is empty.
+    /// when the socket is empty, and also when it returned fewer buffers than it had
+    /// room for: the queue is then (almost surely) empty, and poll() finds out for less
+    /// than another recvmmsg that fails with EAGAIN.
     fn receiveOnce(self: *Receiver) Status {
         var offsets: [batch_io.messages_per_call_max]u32 = undefined;
         const free = self.collectFreeSlots(offsets[0..@min(self.batch_size, batch_io.messages_per_call_max)]);
@@ -142,12 +144,12 @@ const Receiver = struct {
         const status = batch_io.receiveBatch(self.fd, self.slab, offsets[0..free], self.slot_bytes, self.descriptors, &self.scratch, &counts);
         self.count(.syscalls_receive, 1);
         if (status != .ok) return status;
+        defer self.next_slot = @intCast((self.next_slot + counts.messages) % self.slot_count);
         self.count(.batches, 1);
         self.count(.drops_truncated, counts.truncated);
         self.count(.drops_descriptor_overflow, counts.descriptor_overflow);
         self.publishBatch(self.descriptors[0..counts.descriptors], offsets[0..counts.messages]);
-        self.next_slot = @intCast((self.next_slot + counts.messages) % self.slot_count);
-        return .ok;
+        return if (counts.messages < free) .would_block else .ok;
     }
 
     fn publishBatch(self: *Receiver, descriptors: []Descriptor, slot_offsets: []const u32) void {
