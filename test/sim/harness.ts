@@ -129,13 +129,12 @@ export class SimEndpoint {
   /** Last virtual time an intact datagram arrived from each address (for dead-peer timing). */
   readonly lastHeardUs = new Map<string, number>();
 
-  constructor(simulation: Simulation, options: EndpointOptions, address: PeerAddress, prng: Prng) {
+  constructor(simulation: Simulation, options: EndpointOptions, address: PeerAddress, prng: Prng, factory: EngineFactory) {
     this.simulation = simulation;
     this.name = options.name;
     this.address = address;
     const cookieSecret = new Uint8Array(32);
     prng.fillBytes(cookieSecret);
-    const factory = engineUnderTest();
     this.config = { ...factory.defaultEngineConfig(options.role), cookieSecret, ...options.config };
     const randomStream = prng.fork();
     this.engine = factory.createEngine(this.config, { crc32c, randomBytes: (out: Uint8Array) => randomStream.fillBytes(out) });
@@ -180,7 +179,10 @@ export class Simulation {
   private readonly transmitInfo: TransmitInfo = { length: 0, to: null };
   private readonly addressPrng: Prng;
 
-  constructor(scenario: string, seed: number, impairments: LinkImpairments = perfectLink()) {
+  private readonly factory: EngineFactory;
+
+  constructor(scenario: string, seed: number, impairments: LinkImpairments = perfectLink(), factory: EngineFactory = engineUnderTest()) {
+    this.factory = factory;
     this.scenario = scenario;
     this.seed = seed >>> 0;
     this.prng = new Prng(this.seed);
@@ -193,7 +195,7 @@ export class Simulation {
   addEndpoint(options: EndpointOptions): SimEndpoint {
     const index = this.endpoints.length;
     const address: PeerAddress = { family: 4, host: `10.0.${index >> 8}.${(index & 0xff) + 1}`, port: 4000 + this.addressPrng.below(60000) };
-    const endpoint = new SimEndpoint(this, options, address, this.prng.fork());
+    const endpoint = new SimEndpoint(this, options, address, this.prng.fork(), this.factory);
     this.endpoints.push(endpoint);
     this.byAddress.set(addressKey(address), endpoint);
     return endpoint;

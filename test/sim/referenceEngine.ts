@@ -34,6 +34,8 @@ export interface ReferenceFaults {
   deliverDuplicates?: boolean;
   ignoreSendBufferLimit?: boolean;
   neverDrain?: boolean;
+  /** Answer HELLO with four full-size WELCOMEs and report "connected" only once the client ACKs. */
+  amplifyHandshake?: boolean;
 }
 
 export function referenceEngineConfig(role: "server" | "client"): EngineConfig {
@@ -85,7 +87,8 @@ interface Connection {
   chunkBytes: number;
   ackPending: boolean;
   helloPending: boolean;
-  welcomePending: boolean;
+  welcomePending: number;
+  validated: boolean;
   closePending: boolean;
   closeReason: CloseReason;
   closeCode: number;
@@ -116,7 +119,7 @@ export function createReferenceEngine(partial: Partial<EngineConfig>, deps: Engi
       handle: nextHandle++, remote, key: keyOf(remote), state, createdUs: nowUs, lastReceivedUs: nowUs, lastSentUs: nowUs,
       packets: [], sendCounts: [], sentTimesUs: [], baseSeq: 0, nextIndex: 0, bufferedBytes: 0, waitingDrain: false,
       timerStartUs: nowUs, backoff: 0, rttSmoothedUs: 100_000, retransmitBase: false, lastAck: 0, duplicateAcks: 0, expectedSeq: 0, outOfOrder: new Map(), chunks: [], chunkBytes: 0, ackPending: false,
-      helloPending: state === "handshaking", welcomePending: false, closePending: false, closeReason: "graceful", closeCode: 0, closeAttempts: 0,
+      helloPending: state === "handshaking", welcomePending: 0, validated: false, closePending: false, closeReason: "graceful", closeCode: 0, closeAttempts: 0,
       stats: { remote, rttSmoothedUs: 0, rttVarianceUs: 0, rttMinUs: 0, latestRttUs: 0, congestionWindowBytes: windowPackets * config.mtuBytes, bytesInFlight: 0,
         packetsSent: 0, packetsReceived: 0, packetsLost: 0, packetsRetransmitted: 0, spuriousRetransmissions: 0, messagesSent: 0, messagesReceived: 0, bytesSent: 0, bytesReceived: 0 },
     };
@@ -133,6 +136,12 @@ export function createReferenceEngine(partial: Partial<EngineConfig>, deps: Engi
     counters.connectionsActive--;
     count(counters.connectionsClosed, reason);
     events.push({ type: "closed", connection: c.handle, reason, closeCode: code, message: "" });
+  }
+
+  function validate(c: Connection): void {
+    c.validated = true;
+    counters.handshakesCompleted++;
+    events.push({ type: "connected", connection: c.handle, remote: c.remote });
   }
 
   function reply(to: PeerAddress, type: Type, reason = 0, code = 0): void {
@@ -220,10 +229,9 @@ export function createReferenceEngine(partial: Partial<EngineConfig>, deps: Engi
       if (c === undefined) {
         if (counters.connectionsActive >= config.maxConnections) return reply(from, Type.Refuse, reasons.indexOf("server-full"));
         c = open(from, nowUs, "open");
-        counters.handshakesCompleted++;
-        events.push({ type: "connected", connection: c.handle, remote: from });
+        if (!faults.amplifyHandshake) validate(c);
       }
-      c.welcomePending = true;
+      c.welcomePending = faults.amplifyHandshake ? 4 : 1;
       c.lastReceivedUs = nowUs;
       return;
     }
@@ -236,6 +244,7 @@ export function createReferenceEngine(partial: Partial<EngineConfig>, deps: Engi
     if (c === undefined) return void count(counters.drops, "unknown-connection");
     c.lastReceivedUs = nowUs;
     c.stats.packetsReceived++;
+    if (!c.validated && config.role === "server") validate(c);
     if (type === Type.Welcome && c.state === "handshaking") {
       c.state = "open";
       c.helloPending = false;
@@ -272,10 +281,12 @@ export function createReferenceEngine(partial: Partial<EngineConfig>, deps: Engi
       out[4] = Type.Hello;
       return write(out, info, c.remote, config.mtuBytes);
     }
-    if (c.welcomePending) {
-      c.welcomePending = false;
+    if (c.welcomePending > 0) {
+      c.welcomePending--;
       out[4] = Type.Welcome;
-      return write(out, info, c.remote, 5);
+      if (!faults.amplifyHandshake) return write(out, info, c.remote, 5);
+      out.fill(0, 5, config.mtuBytes);
+      return write(out, info, c.remote, config.mtuBytes);
     }
     if (c.ackPending) {
       c.ackPending = false;

@@ -4,7 +4,7 @@
 // nothing left scheduled).
 
 import type { CloseReason, DeliveryMode, EngineConfig } from "../../src/protocol/api.ts";
-import { SimConnection, SimEndpoint, Simulation } from "./harness.ts";
+import { SimConnection, SimEndpoint, Simulation, type EngineFactory } from "./harness.ts";
 import { perfectLink, type LinkImpairments } from "./network.ts";
 import type { Prng } from "./prng.ts";
 
@@ -41,6 +41,8 @@ export interface TransferOptions {
   closer?: "client" | "server" | "none";
   /** The reason the closer's peer must report; default "graceful". */
   peerCloseReasons?: CloseReason[];
+  /** The engine to run; default the engine under test. */
+  factory?: EngineFactory;
 }
 
 export interface TransferResult {
@@ -62,7 +64,7 @@ function channelModes(flows: FlowPlan[]): Partial<Record<number, DeliveryMode>> 
 }
 
 export function runTransfer(scenario: string, seed: number, options: TransferOptions): TransferResult {
-  const simulation = new Simulation(scenario, seed, options.impairments);
+  const simulation = new Simulation(scenario, seed, options.impairments, options.factory);
   const modes = channelModes(options.flows);
   const server = simulation.addEndpoint({ name: "server", role: "server", config: { channelModes: modes, ...options.serverConfig } });
   const client = simulation.addEndpoint({ name: "client", role: "client", config: { channelModes: modes, ...options.clientConfig } });

@@ -97,15 +97,15 @@ test("sim: bandwidth cap with a bounded queue (tail drop)", () => {
   expect(goodputBytesPerSecond).toBeGreaterThan(0.4 * rateBytesPerSecond);
 });
 
-test("sim: small path MTU with an engine MTU to match", () => {
+test("sim: small path MTU (1200, the protocol minimum) with an engine MTU to match", () => {
   const result = runTransfer("small path MTU", scenarioSeed(8), {
-    impairments: impaired({ delayUs: 10_000, pathMtuBytes: 576, lossRate: 0.01 }),
+    impairments: impaired({ delayUs: 10_000, pathMtuBytes: 1200, lossRate: 0.01 }),
     flows: [
       { direction: "up", channel: 0, mode: "reliable-ordered", count: 200, lengthBytes: (prng) => prng.between(20, 5000) },
       { direction: "down", channel: 0, mode: "reliable-ordered", count: 200, lengthBytes: (prng) => prng.between(20, 5000) },
     ],
-    clientConfig: { mtuBytes: 576 },
-    serverConfig: { mtuBytes: 576 },
+    clientConfig: { mtuBytes: 1200 },
+    serverConfig: { mtuBytes: 1200 },
     transferLimitUs: 120e6,
   });
   console.log(formatSummary(result));
