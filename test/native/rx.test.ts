@@ -1,6 +1,7 @@
 // Native receive thread on loopback: delivery with CRC32C verdicts, doorbell only when
 // idle, ~0 CPU while idle, ring-full drops counted, slots reused only after release.
 import { afterEach, describe, expect, test } from "bun:test";
+import { readdirSync, readFileSync } from "node:fs";
 import { crc32cTypeScript } from "../../src/native/crc32c.ts";
 import { decodeAddress, encodeAddress } from "../../src/native/address.ts";
 import { NativeReceiver } from "../../src/native/receiver.ts";
@@ -221,5 +222,30 @@ describe("NativeReceiver", () => {
     const counters = receiver.counters();
     if (p.receiverSocket.gro && p.sender.counters().gsoMessages > 0) expect(counters.groBuffers).toBeGreaterThan(0);
     else console.warn("GSO/GRO not available: datagrams came one by one");
+  });
+
+  test("cpu option pins the thread (visible in /proc) and IPv6 datagrams flow", async () => {
+    const receiverSocket = openUdpSocket({ host: "::1", port: 0 });
+    const senderSocket = openUdpSocket({ host: "::1", port: 0 });
+    const sender = new NativeSender(senderSocket, { slots: 16, slotBytes: 256 });
+    cleanups.push(() => { sender.close(); senderSocket.close(); receiverSocket.close(); });
+    const tasksBefore = new Set(readdirSync("/proc/self/task"));
+    const receiver = new NativeReceiver(receiverSocket, { ringSlots: 64, cpu: 0, onReadable: () => {} });
+    receiver.start();
+    cleanups.push(() => receiver.stop());
+    const to = new Uint8Array(20);
+    encodeAddress("::1", receiverSocket.localPort, to, 0);
+    const view = sender.slot()!;
+    view.set([1, 2, 3, 4, 5]);
+    sender.commit(5, to, 0);
+    expect(sender.flush()).toBe(1);
+    let from = "";
+    expect(await until(() => receiver.drain((_b, _o, _l, addrBuf, addrOffset) => { from = decodeAddress(addrBuf, addrOffset).host; }, 8) === 1, 2000)).toBe(true);
+    expect(from).toBe("::1");
+    const newTasks = readdirSync("/proc/self/task").filter((tid) => !tasksBefore.has(tid));
+    const cpuLists = newTasks.map((tid) => {
+      try { return /Cpus_allowed_list:\s*(\S+)/.exec(readFileSync(`/proc/self/task/${tid}/status`, "utf8"))?.[1] ?? ""; } catch { return ""; }
+    });
+    expect(cpuLists).toContain("0");
   });
 });

@@ -238,6 +238,7 @@ fn create(fd: i32, ring_capacity: u32, slot_count: u32, slot_bytes_wanted: u32, 
     };
     errdefer ring.deinit();
     const slab_bytes = (@as(usize, slot_count) + 1) * slot_bytes; // +1: the spare slot for drops
+    if (slab_bytes > std.math.maxInt(u32)) return error.InvalidArgument; // descriptor offsets are u32
     const slab = mapZeroed(slab_bytes) orelse return error.OutOfMemory;
     errdefer _ = linux.munmap(slab.ptr, slab.len);
     const counters_memory = mapZeroed(std.heap.page_size_min) orelse return error.OutOfMemory;
