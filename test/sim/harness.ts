@@ -58,6 +58,9 @@ export interface RunLimits {
 const transmitsPerPollMax = 100_000;
 const eventsPerPollMax = 100_000;
 const stepsPerRunDefault = 3_000_000;
+/** Steps allowed at one virtual instant; a real burst (many datagrams arriving together) is
+ *  served in one step, so this many means nothing is moving. */
+const stepsAtSameTimeMax = 10_000;
 /** Datagrams larger than this cannot be UDP payloads. */
 const transmitBufferBytes = 65_536;
 
@@ -164,6 +167,7 @@ export class Simulation {
   readonly endpoints: SimEndpoint[] = [];
   nowUs = 0;
   steps = 0;
+  private stepsAtSameTime = 0;
   /** Largest sent/received ratio seen towards an unvalidated address. */
   amplificationRatioMax = 0;
   datagramsToVanished = 0;
@@ -256,6 +260,7 @@ export class Simulation {
       if (nextUs === Infinity) this.fail(`${label}: stalled: nothing in flight, no deadline, no action, goal not reached`);
       if (nextUs > deadlineUs) this.fail(`${label}: goal not reached within ${limits.virtualUs / 1e6} s of virtual time`);
       if (++this.steps > stepsMax) this.fail(`${label}: more than ${limits.steps ?? stepsPerRunDefault} steps`);
+      this.checkProgress(nextUs);
       this.advance(nextUs);
     }
   }
@@ -289,6 +294,20 @@ export class Simulation {
     }
     if (this.scheduled.length > 0 && this.scheduled[0]!.atUs < nextUs) nextUs = this.scheduled[0]!.atUs;
     return nextUs;
+  }
+
+  /** Many steps without virtual time moving means an engine deadline that handleTimeout never
+   *  clears (a livelock): name the engine and its deadline rather than spin to the step limit. */
+  private checkProgress(nextUs: number): void {
+    if (nextUs > this.nowUs) {
+      this.stepsAtSameTime = 0;
+      return;
+    }
+    if (++this.stepsAtSameTime < stepsAtSameTimeMax) return;
+    const stuck = this.endpoints
+      .filter((endpoint) => endpoint.alive && endpoint.engine.pollTimeout() <= this.nowUs)
+      .map((endpoint) => `${endpoint.name} pollTimeout()=${endpoint.engine.pollTimeout()}`);
+    this.fail(`livelock: ${stepsAtSameTimeMax} steps without virtual time advancing; deadlines not in the future: ${stuck.join(", ") || "none"}; in flight ${this.network.inFlight}`);
   }
 
   private advance(nextUs: number): void {
