@@ -1,0 +1,67 @@
+// Engine configuration: defaults and the checks that keep limits consistent with each other.
+import type { EngineConfig, EngineDependencies } from "./api.ts";
+import { INITIAL_MIN_BYTES } from "./wire/packet.ts";
+
+const MIB = 1024 * 1024;
+
+export function defaultEngineConfig(role: "server" | "client"): EngineConfig {
+  return {
+    role,
+    mtuBytes: 1200,
+    maxConnections: role === "server" ? 10_000 : 64,
+    maxMessageBytes: MIB,
+    sendBufferBytesPerConnection: 4 * MIB,
+    reassemblyBytesPerConnection: 4 * MIB,
+    reassemblyBytesTotal: 256 * MIB,
+    idleTimeoutUs: 30_000_000,
+    keepaliveIntervalUs: 5_000_000,
+    handshakeTimeoutUs: 10_000_000,
+    cookieLifetimeUs: 10_000_000,
+    cookieSecret: new Uint8Array(0),
+    congestionControl: "cubic",
+    channelModes: {},
+  };
+}
+
+/** The configuration after defaults and the optional protocol-only knobs are filled in. */
+export interface ResolvedConfig extends EngineConfig {
+  receiveWindowBytes: number;
+  sendBufferBytesPerChannel: number;
+  maxAckDelayUs: number;
+  verifyChecksum: boolean;
+  /** Pending event bytes (messages not yet taken by pollEvent) across all connections. */
+  eventBytesMax: number;
+  eventsMax: number;
+  messagesQueuedMaxPerConnection: number;
+}
+
+export function resolveConfig(partial: Partial<EngineConfig>, deps: EngineDependencies): ResolvedConfig {
+  const base = { ...defaultEngineConfig(partial.role ?? "server"), ...partial };
+  const extra = partial as Partial<ResolvedConfig>;
+  const mtuBytes = Math.max(INITIAL_MIN_BYTES, Math.min(65_000, Math.floor(base.mtuBytes)));
+  const maxMessageBytes = Math.max(1, base.maxMessageBytes);
+  let cookieSecret = base.cookieSecret;
+  if (cookieSecret.length < 16) {
+    cookieSecret = new Uint8Array(32);
+    deps.randomBytes(cookieSecret);
+  }
+  // A window smaller than the largest message could never let that message complete.
+  const receiveWindowBytes = Math.max(extra.receiveWindowBytes ?? 4 * MIB, 2 * maxMessageBytes);
+  const sendBufferBytesPerConnection = Math.max(base.sendBufferBytesPerConnection, maxMessageBytes);
+  return {
+    ...base,
+    mtuBytes,
+    maxMessageBytes,
+    cookieSecret,
+    sendBufferBytesPerConnection,
+    reassemblyBytesPerConnection: Math.max(base.reassemblyBytesPerConnection, maxMessageBytes),
+    reassemblyBytesTotal: Math.max(base.reassemblyBytesTotal, maxMessageBytes),
+    receiveWindowBytes,
+    sendBufferBytesPerChannel: Math.max(extra.sendBufferBytesPerChannel ?? sendBufferBytesPerConnection, maxMessageBytes),
+    maxAckDelayUs: extra.maxAckDelayUs ?? 2_000,
+    verifyChecksum: extra.verifyChecksum ?? true,
+    eventBytesMax: extra.eventBytesMax ?? 64 * MIB,
+    eventsMax: extra.eventsMax ?? 1 << 20,
+    messagesQueuedMaxPerConnection: extra.messagesQueuedMaxPerConnection ?? 1 << 16,
+  };
+}

@@ -1,0 +1,26 @@
+// The one interface every congestion controller implements. The connection calls it per
+// packet from its loss-recovery code; a controller only moves `windowBytes`.
+import type { CongestionControlName } from "../api.ts";
+import type { RttEstimator } from "../recovery/rtt.ts";
+
+export interface CongestionController {
+  readonly name: CongestionControlName;
+  /** Bytes the sender may have in flight. */
+  windowBytes: number;
+  readonly inSlowStart: boolean;
+  onPacketSent(nowUs: number, bytes: number): void;
+  onPacketAcked(nowUs: number, bytes: number, timeSentUs: number, rtt: RttEstimator): void;
+  /** Each lost packet; the controller reacts once per round trip (recovery period). */
+  onPacketLost(nowUs: number, bytes: number, timeSentUs: number, rtt: RttEstimator): void;
+  /** RFC 9002 §7.6: collapse to the minimum window. */
+  onPersistentCongestion(nowUs: number): void;
+}
+
+/** RFC 9002 §7.2: min(10 * mss, max(14720, 2 * mss)). */
+export function initialWindowBytes(mtuBytes: number): number {
+  return Math.min(10 * mtuBytes, Math.max(14720, 2 * mtuBytes));
+}
+
+export function minimumWindowBytes(mtuBytes: number): number {
+  return 2 * mtuBytes;
+}

@@ -1,0 +1,432 @@
+// The engine for one socket: demultiplexes datagrams by connection ID, answers handshakes
+// statelessly (RETRY cookie, VERSION_NEGOTIATION, REJECT), enforces the connection limit and
+// the 3x amplification bound, schedules transmissions round-robin and keeps the counters.
+import {
+  sameAddress,
+  type CloseReason,
+  type CongestionControlName,
+  type ConnectionStats,
+  type Engine,
+  type EngineConfig,
+  type EngineDependencies,
+  type EngineEvent,
+  type PeerAddress,
+  type SendResult,
+  type TransmitInfo,
+} from "./api.ts";
+import { resolveConfig, type ResolvedConfig } from "./config.ts";
+import { createController } from "./congestion/factory.ts";
+import { Connection, ConnectionState, type ConnectionContext } from "./connection/connection.ts";
+import { EnqueueResult } from "./connection/sendQueue.ts";
+import { Counters } from "./counters.ts";
+import { EventQueue } from "./events.ts";
+import { COOKIE_BYTES, verifyCookie, writeCookie } from "./handshake/cookie.ts";
+import { LongHeader, TOKEN_BYTES_MAX, writeReject, writeRetry, writeVersionNegotiation } from "./handshake/packets.ts";
+import { closeReasonCode, closeReasonFromCode } from "./wire/closeReasons.ts";
+import { FrameReader, deliveryModeCode } from "./wire/frames.ts";
+import {
+  CHECKSUM_BYTES,
+  DATA_HEADER_BYTES,
+  INITIAL_MIN_BYTES,
+  MIN_DATAGRAM_BYTES,
+  PROTOCOL_VERSION,
+  PacketType,
+  checksumMatches,
+  connectionIdKey,
+  readU32be,
+} from "./wire/packet.ts";
+
+/** Stateless replies (RETRY, VERSION_NEGOTIATION, REJECT) waiting for pollTransmit. */
+const STATELESS_QUEUE_MAX = 256;
+/** Before an address is validated we send at most this many times what it sent us. */
+export const AMPLIFICATION_FACTOR = 3;
+
+export interface ConnectOptions {
+  congestionControl?: CongestionControlName;
+}
+
+interface StatelessReply {
+  bytes: Uint8Array;
+  to: PeerAddress;
+}
+
+export class Endpoint implements Engine, ConnectionContext {
+  readonly config: ResolvedConfig;
+  readonly counters = new Counters();
+  readonly events: EventQueue;
+  readonly frameReader = new FrameReader();
+  reassemblyBytesInUse = 0;
+  readonly reassemblyBytesTotalMax: number;
+
+  private readonly connections = new Map<number, Connection>();
+  private readonly byConnectionId = new Map<number, Connection>();
+  private readonly byClient = new Map<string, Connection>();
+  private readonly clientKeys = new Map<Connection, string>();
+  private nextHandle = 1;
+  private ready: Connection[] = [];
+  private readyHead = 0;
+  private readonly stateless: StatelessReply[] = [];
+  private readonly longHeader = new LongHeader();
+  private readonly scratch = new Uint8Array(2048);
+  private readonly idBytes = new Uint8Array(8);
+  private readonly modeCodes = new Uint8Array(256);
+  private lastNowUs = 0;
+
+  constructor(
+    partial: Partial<EngineConfig>,
+    readonly deps: EngineDependencies,
+  ) {
+    this.config = resolveConfig(partial, deps);
+    this.events = new EventQueue(this.config.eventsMax, this.config.eventBytesMax);
+    this.reassemblyBytesTotalMax = this.config.reassemblyBytesTotal;
+    for (const [channel, mode] of Object.entries(this.config.channelModes)) {
+      const index = Number(channel);
+      if (mode !== undefined && Number.isInteger(index) && index >= 0 && index < 256) this.modeCodes[index] = deliveryModeCode(mode);
+    }
+  }
+
+  // ------------------------------------------------------------------ network input
+
+  handleDatagram(nowUs: number, data: Uint8Array, from: PeerAddress): void {
+    this.lastNowUs = nowUs;
+    const counters = this.counters;
+    counters.datagramsReceived++;
+    counters.bytesReceived += data.length;
+    try {
+      this.dispatch(nowUs, data, from);
+    } catch {
+      // A bug, not an input error; network input must never take the engine down.
+      counters.drop("internal-error");
+    }
+  }
+
+  private dispatch(nowUs: number, data: Uint8Array, from: PeerAddress): void {
+    const counters = this.counters;
+    const length = data.length;
+    if (length < MIN_DATAGRAM_BYTES) return counters.drop("truncated");
+    if (this.config.verifyChecksum && !checksumMatches(data, this.deps.crc32c)) return counters.drop("checksum");
+    const type = data[0];
+    if (type === PacketType.data) return this.dispatchData(nowUs, data, from);
+    if (type < PacketType.initial || type > PacketType.reject) return counters.drop("malformed");
+    if (!this.longHeader.parse(data)) return counters.drop("truncated");
+    if (type === PacketType.initial) {
+      if (this.config.role !== "server") return counters.drop("unexpected-packet");
+      return this.handleInitial(nowUs, data, from);
+    }
+    if (this.config.role !== "client") return counters.drop("unexpected-packet");
+    this.handleServerReply(nowUs, data, from);
+  }
+
+  private dispatchData(nowUs: number, data: Uint8Array, from: PeerAddress): void {
+    if (data.length < DATA_HEADER_BYTES + CHECKSUM_BYTES) return this.counters.drop("truncated");
+    const high = readU32be(data, 1);
+    const low = readU32be(data, 5);
+    const connection = this.byConnectionId.get(connectionIdKey(high, low));
+    if (connection === undefined || connection.localLow !== low || connection.localHigh !== high) {
+      return this.counters.drop("unknown-connection");
+    }
+    if (!sameAddress(connection.remote, from)) return this.counters.drop("address-mismatch");
+    connection.onDataPacket(nowUs, data, data.length - CHECKSUM_BYTES);
+    this.afterActivity(connection);
+  }
+
+  private handleInitial(nowUs: number, data: Uint8Array, from: PeerAddress): void {
+    const counters = this.counters;
+    counters.unvalidatedBytesReceived += data.length;
+    if (data.length < INITIAL_MIN_BYTES) return counters.drop("initial-too-small");
+    const header = this.longHeader;
+    if (header.version !== PROTOCOL_VERSION) {
+      counters.drop("version");
+      counters.handshakeFailed("version");
+      const n = writeVersionNegotiation(this.scratch, this.deps.crc32c, header.sourceHigh, header.sourceLow);
+      return this.queueStateless(n, from, data.length);
+    }
+    const reader = header.reader;
+    const initialMaxData = reader.varint();
+    const tokenLength = reader.varint();
+    if (reader.failure !== "") return counters.drop(reader.failure);
+    if (tokenLength > TOKEN_BYTES_MAX) return counters.drop("malformed");
+    const tokenStart = reader.skip(tokenLength);
+    if (tokenStart < 0) return counters.drop("truncated");
+    if (tokenLength === 0) return this.sendRetry(nowUs, from, data.length);
+
+    const clientKey = `${from.host}|${from.port}|${header.sourceHigh}|${header.sourceLow}`;
+    const existing = this.byClient.get(clientKey);
+    if (existing !== undefined) {
+      existing.handshakeReplyPending = true; // our HANDSHAKE was lost: send it again
+      return this.markReady(existing);
+    }
+    const verdict = verifyCookie(data, tokenStart, tokenLength, this.config.cookieSecret, header.version, from,
+      header.sourceHigh, header.sourceLow, nowUs, this.config.cookieLifetimeUs);
+    if (verdict !== "valid") {
+      counters.drop(verdict);
+      counters.handshakeFailed(verdict);
+      if (verdict === "expired-cookie") this.sendRetry(nowUs, from, data.length);
+      return;
+    }
+    if (this.connections.size >= this.config.maxConnections) {
+      counters.handshakeFailed("server-full");
+      counters.refuse("connections");
+      const n = writeReject(this.scratch, this.deps.crc32c, PROTOCOL_VERSION, header.sourceHigh, header.sourceLow, closeReasonCode("server-full"));
+      return this.queueStateless(n, from, data.length);
+    }
+    const connection = this.openConnection(nowUs, from, this.config.congestionControl);
+    if (connection === null) return;
+    connection.acceptAsServer(header.sourceHigh, header.sourceLow, initialMaxData);
+    this.byClient.set(clientKey, connection);
+    this.clientKeys.set(connection, clientKey);
+    counters.handshakesCompleted++;
+    this.events.pushConnected(connection.handle, from);
+    this.markReady(connection);
+  }
+
+  private sendRetry(nowUs: number, from: PeerAddress, receivedBytes: number): void {
+    const header = this.longHeader;
+    const cookie = new Uint8Array(COOKIE_BYTES);
+    writeCookie(cookie, 0, this.config.cookieSecret, header.version, from, header.sourceHigh, header.sourceLow, nowUs);
+    const n = writeRetry(this.scratch, this.deps.crc32c, header.version, header.sourceHigh, header.sourceLow, cookie);
+    this.queueStateless(n, from, receivedBytes);
+  }
+
+  /** Queues scratch[0..length) unless it would break the amplification bound or the queue limit. */
+  private queueStateless(length: number, to: PeerAddress, receivedBytes: number): void {
+    if (length > AMPLIFICATION_FACTOR * receivedBytes) return this.counters.refuse("amplification");
+    if (this.stateless.length >= STATELESS_QUEUE_MAX) return this.counters.refuse("stateless-queue");
+    this.counters.unvalidatedBytesSent += length;
+    this.stateless.push({ bytes: this.scratch.slice(0, length), to });
+  }
+
+  private handleServerReply(nowUs: number, data: Uint8Array, from: PeerAddress): void {
+    const counters = this.counters;
+    const header = this.longHeader;
+    const connection = this.byConnectionId.get(connectionIdKey(header.destinationHigh, header.destinationLow));
+    if (connection === undefined || connection.localLow !== header.destinationLow || connection.localHigh !== header.destinationHigh) {
+      return counters.drop("unknown-connection");
+    }
+    if (!sameAddress(connection.remote, from)) return counters.drop("address-mismatch");
+    if (connection.state !== ConnectionState.handshaking && header.type !== PacketType.handshake) {
+      return counters.drop("unexpected-packet");
+    }
+    const reader = header.reader;
+    if (header.type === PacketType.versionNegotiation) {
+      counters.handshakeFailed("version");
+      connection.terminate("version-mismatch", 0, "server speaks another protocol version");
+    } else if (header.version !== PROTOCOL_VERSION) {
+      return counters.drop("version");
+    } else if (header.type === PacketType.retry) {
+      const tokenLength = reader.varint();
+      if (tokenLength < 0 || tokenLength > TOKEN_BYTES_MAX) return counters.drop(reader.failure || "malformed");
+      const start = reader.skip(tokenLength);
+      if (start < 0) return counters.drop("truncated");
+      connection.onRetry(nowUs, data.slice(start, start + tokenLength));
+    } else if (header.type === PacketType.handshake) {
+      const initialMaxData = reader.varint();
+      if (initialMaxData < 0) return counters.drop(reader.failure);
+      connection.onHandshake(nowUs, header.sourceHigh, header.sourceLow, initialMaxData);
+    } else {
+      const code = reader.u8();
+      if (code < 0) return counters.drop("truncated");
+      const reason = closeReasonFromCode(code);
+      counters.handshakeFailed(reason);
+      connection.terminate(reason, 0, "server refused the connection");
+    }
+    this.afterActivity(connection);
+  }
+
+  // ------------------------------------------------------------------ connections
+
+  private openConnection(nowUs: number, remote: PeerAddress, congestionControl: CongestionControlName): Connection | null {
+    const ids = this.idBytes;
+    for (let attempt = 0; attempt < 8; attempt++) {
+      this.deps.randomBytes(ids);
+      const high = readU32be(ids, 0);
+      const low = readU32be(ids, 4);
+      const key = connectionIdKey(high, low);
+      if ((high === 0 && low === 0) || this.byConnectionId.has(key)) continue;
+      const connection = new Connection(this.nextHandle++, this, remote, high, low, createController(congestionControl, this.config.mtuBytes), nowUs);
+      this.connections.set(connection.handle, connection);
+      this.byConnectionId.set(key, connection);
+      this.counters.connectionsOpened++;
+      this.counters.connectionsActive++;
+      return connection;
+    }
+    this.counters.refuse("connection-id");
+    return null;
+  }
+
+  private removeConnection(connection: Connection): void {
+    if (!this.connections.delete(connection.handle)) return;
+    this.byConnectionId.delete(connectionIdKey(connection.localHigh, connection.localLow));
+    const clientKey = this.clientKeys.get(connection);
+    if (clientKey !== undefined) {
+      this.byClient.delete(clientKey);
+      this.clientKeys.delete(connection);
+    }
+    this.counters.connectionsActive--;
+    this.counters.connectionClosed(connection.closeReason);
+  }
+
+  private afterActivity(connection: Connection): void {
+    if (connection.isFinished()) this.removeConnection(connection);
+    else this.markReady(connection);
+  }
+
+  private markReady(connection: Connection): void {
+    if (connection.inReadyList) return;
+    connection.inReadyList = true;
+    this.ready.push(connection);
+  }
+
+  private takeReady(): Connection | undefined {
+    if (this.readyHead >= this.ready.length) return undefined;
+    const connection = this.ready[this.readyHead++];
+    if (this.readyHead === this.ready.length) {
+      this.ready.length = 0;
+      this.readyHead = 0;
+    } else if (this.readyHead > 1024 && this.readyHead * 2 > this.ready.length) {
+      this.ready = this.ready.slice(this.readyHead);
+      this.readyHead = 0;
+    }
+    return connection;
+  }
+
+  // ------------------------------------------------------------------ output
+
+  pollTransmit(nowUs: number, out: Uint8Array, info: TransmitInfo): boolean {
+    this.lastNowUs = nowUs;
+    const counters = this.counters;
+    const reply = this.stateless.shift();
+    if (reply !== undefined) {
+      out.set(reply.bytes);
+      info.length = reply.bytes.length;
+      info.to = reply.to;
+      counters.datagramsSent++;
+      counters.bytesSent += info.length;
+      return true;
+    }
+    let attempts = this.ready.length - this.readyHead;
+    while (attempts-- > 0) {
+      const connection = this.takeReady();
+      if (connection === undefined) break;
+      connection.inReadyList = false;
+      const length = connection.isFinished() ? 0 : connection.buildDatagram(nowUs, out);
+      if (connection.isFinished()) {
+        this.removeConnection(connection);
+        if (length === 0) continue;
+      } else if (length > 0) {
+        this.markReady(connection); // round-robin: back of the line
+      }
+      if (length === 0) continue;
+      info.length = length;
+      info.to = connection.remote;
+      counters.datagramsSent++;
+      counters.bytesSent += length;
+      return true;
+    }
+    return false;
+  }
+
+  pollTimeout(): number {
+    let earliest = Infinity;
+    for (const connection of this.connections.values()) {
+      const deadline = connection.nextDeadlineUs();
+      if (deadline < earliest) earliest = deadline;
+    }
+    return earliest;
+  }
+
+  handleTimeout(nowUs: number): void {
+    this.lastNowUs = nowUs;
+    for (const connection of this.connections.values()) {
+      if (connection.nextDeadlineUs() > nowUs) continue;
+      const wantsSend = connection.onTimeout(nowUs);
+      if (connection.isFinished()) this.removeConnection(connection);
+      else if (wantsSend) this.markReady(connection);
+    }
+  }
+
+  pollEvent(): EngineEvent | null {
+    const events = this.events;
+    const event = events.pop();
+    if (events.poppedReliableBytes > 0) {
+      const connection = this.connections.get(events.poppedConnection);
+      if (connection !== undefined && connection.onMessageConsumed(events.poppedReliableBytes)) this.markReady(connection);
+    }
+    return event as EngineEvent | null;
+  }
+
+  // ------------------------------------------------------------------ application commands
+
+  connect(nowUs: number, to: PeerAddress, options?: ConnectOptions): number {
+    this.lastNowUs = nowUs;
+    if (this.connections.size >= this.config.maxConnections) {
+      this.counters.refuse("connections");
+      const handle = this.nextHandle++;
+      this.events.pushClosed(handle, { reason: "aborted", closeCode: 0, message: "maxConnections reached" });
+      return handle;
+    }
+    const connection = this.openConnection(nowUs, to, options?.congestionControl ?? this.config.congestionControl);
+    if (connection === null) {
+      const handle = this.nextHandle++;
+      this.events.pushClosed(handle, { reason: "aborted", closeCode: 0, message: "no free connection ID" });
+      return handle;
+    }
+    connection.initialDueUs = nowUs;
+    connection.handshakeDeadlineUs = nowUs + this.config.handshakeTimeoutUs;
+    this.markReady(connection);
+    return connection.handle;
+  }
+
+  send(handle: number, channel: number, data: Uint8Array): SendResult {
+    if (channel !== (channel & 0xff)) throw new RangeError(`channel must be 0..255, got ${channel}`);
+    const connection = this.connections.get(handle);
+    if (connection === undefined || connection.state >= ConnectionState.drainingSend) return "closed";
+    if (data.length > this.config.maxMessageBytes) {
+      this.counters.refuse("message-size");
+      return "too-large";
+    }
+    const result = connection.send(channel, this.modeCodes[channel], data);
+    if (result === EnqueueResult.queued) {
+      this.markReady(connection);
+      return "queued";
+    }
+    connection.drainWanted = true;
+    this.counters.refuse(result === EnqueueResult.bufferFull ? "send-buffer" : "send-queue-messages");
+    return "buffer-full";
+  }
+
+  close(handle: number, reason: CloseReason, graceful: boolean, closeCode = 0): void {
+    const connection = this.connections.get(handle);
+    if (connection === undefined) return;
+    connection.close(this.lastNowUs, reason, graceful, closeCode, "");
+    this.afterActivity(connection);
+  }
+
+  bufferedBytes(handle: number): number {
+    return this.connections.get(handle)?.bufferedBytes() ?? 0;
+  }
+
+  connectionStats(handle: number): ConnectionStats | null {
+    const c = this.connections.get(handle);
+    if (c === undefined) return null;
+    const rtt = c.recovery.rtt;
+    return {
+      remote: c.remote,
+      rttSmoothedUs: rtt.smoothedUs,
+      rttVarianceUs: rtt.varianceUs,
+      rttMinUs: rtt.minUs === Infinity ? 0 : rtt.minUs,
+      latestRttUs: rtt.latestUs,
+      congestionWindowBytes: c.cc.windowBytes,
+      bytesInFlight: c.recovery.bytesInFlight,
+      packetsSent: c.packetsSent,
+      packetsReceived: c.packetsReceived,
+      packetsLost: c.packetsLost,
+      packetsRetransmitted: c.packetsRetransmitted,
+      spuriousRetransmissions: c.recovery.spuriousLosses,
+      messagesSent: c.messagesSent,
+      messagesReceived: c.messagesReceived,
+      bytesSent: c.bytesSent,
+      bytesReceived: c.bytesReceived,
+    };
+  }
+}

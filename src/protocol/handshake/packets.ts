@@ -1,0 +1,90 @@
+// Long-header packets of the handshake (docs/PROTOCOL.md §3): INITIAL, RETRY, HANDSHAKE,
+// VERSION_NEGOTIATION and REJECT. Writers return the datagram length (CRC included);
+// parseLongHeader decodes the common part into a reused object.
+import type { Crc32c } from "../api.ts";
+import { ByteReader } from "../wire/byteReader.ts";
+import {
+  CHECKSUM_BYTES,
+  INITIAL_MIN_BYTES,
+  PacketType,
+  SUPPORTED_VERSIONS,
+  sealDatagram,
+  writeConnectionId,
+  writeU32be,
+} from "../wire/packet.ts";
+import { writeVarint } from "../wire/varint.ts";
+
+export const TOKEN_BYTES_MAX = 64;
+
+export class LongHeader {
+  readonly reader = new ByteReader();
+  type = 0;
+  version = 0;
+  destinationHigh = 0;
+  destinationLow = 0;
+  sourceHigh = 0;
+  sourceLow = 0;
+
+  /** Parses type, version and both connection IDs of data[0..length-4); false if truncated. */
+  parse(data: Uint8Array): boolean {
+    const r = this.reader;
+    r.reset(data, 0, data.length - CHECKSUM_BYTES);
+    this.type = r.u8();
+    this.version = r.u32be();
+    this.destinationHigh = r.u32be();
+    this.destinationLow = r.u32be();
+    this.sourceHigh = r.u32be();
+    this.sourceLow = r.u32be();
+    return r.failure === "";
+  }
+}
+
+function writeLongHeader(out: Uint8Array, type: number, version: number, dHigh: number, dLow: number, sHigh: number, sLow: number): number {
+  out[0] = type;
+  writeU32be(out, 1, version);
+  writeConnectionId(out, 5, dHigh, dLow);
+  return writeConnectionId(out, 13, sHigh, sLow);
+}
+
+/** INITIAL: header, initialMaxData, token, zero padding to INITIAL_MIN_BYTES in all. */
+export function writeInitial(out: Uint8Array, crc32c: Crc32c, version: number, sourceHigh: number, sourceLow: number,
+    initialMaxData: number, token: Uint8Array | null): number {
+  let p = writeLongHeader(out, PacketType.initial, version, 0, 0, sourceHigh, sourceLow);
+  p = writeVarint(out, p, initialMaxData);
+  const tokenLength = token === null ? 0 : token.length;
+  p = writeVarint(out, p, tokenLength);
+  if (token !== null) {
+    out.set(token, p);
+    p += tokenLength;
+  }
+  const bodyEnd = INITIAL_MIN_BYTES - CHECKSUM_BYTES;
+  out.fill(0, p, bodyEnd);
+  return sealDatagram(out, bodyEnd, crc32c);
+}
+
+export function writeRetry(out: Uint8Array, crc32c: Crc32c, version: number, clientHigh: number, clientLow: number, cookie: Uint8Array): number {
+  let p = writeLongHeader(out, PacketType.retry, version, clientHigh, clientLow, 0, 0);
+  p = writeVarint(out, p, cookie.length);
+  out.set(cookie, p);
+  return sealDatagram(out, p + cookie.length, crc32c);
+}
+
+export function writeHandshake(out: Uint8Array, crc32c: Crc32c, version: number, clientHigh: number, clientLow: number,
+    serverHigh: number, serverLow: number, initialMaxData: number): number {
+  const p = writeLongHeader(out, PacketType.handshake, version, clientHigh, clientLow, serverHigh, serverLow);
+  return sealDatagram(out, writeVarint(out, p, initialMaxData), crc32c);
+}
+
+/** Version 0 in the header marks the packet; the body lists what the server speaks. */
+export function writeVersionNegotiation(out: Uint8Array, crc32c: Crc32c, clientHigh: number, clientLow: number): number {
+  let p = writeLongHeader(out, PacketType.versionNegotiation, 0, clientHigh, clientLow, 0, 0);
+  out[p++] = SUPPORTED_VERSIONS.length;
+  for (const version of SUPPORTED_VERSIONS) p = writeU32be(out, p, version);
+  return sealDatagram(out, p, crc32c);
+}
+
+export function writeReject(out: Uint8Array, crc32c: Crc32c, version: number, clientHigh: number, clientLow: number, reasonCode: number): number {
+  const p = writeLongHeader(out, PacketType.reject, version, clientHigh, clientLow, 0, 0);
+  out[p] = reasonCode;
+  return sealDatagram(out, p + 1, crc32c);
+}

@@ -1,0 +1,126 @@
+// RFC 9002 §6: ACK processing, loss detection by packet threshold (3) and time threshold
+// (9/8 RTT), and the probe timeout with exponential backoff. One packet-number space: the
+// handshake packets have their own, simpler, retransmission (handshake/, endpoint.ts).
+import type { FrameReader } from "../wire/frames.ts";
+import { RttEstimator } from "./rtt.ts";
+import { SentFlag, SentPacketRing } from "./sentPackets.ts";
+
+export const PACKET_THRESHOLD = 3;
+
+/** What loss recovery asks of its connection, per packet (no closures). */
+export interface RecoveryHost {
+  onPacketAcked(index: number, nowUs: number): void;
+  /** A packet that had been declared lost was acknowledged after all. */
+  onLostPacketAcked(index: number): void;
+  onPacketLost(index: number, nowUs: number): void;
+}
+
+export const AckVerdict = { ok: 0, violation: 1 } as const;
+
+export class LossDetection {
+  readonly rtt = new RttEstimator();
+  largestAckedPn = -1;
+  /** Earliest time an unacknowledged packet becomes lost by the time threshold. */
+  lossTimeUs = Infinity;
+  ptoCount = 0;
+  lastAckElicitingSentUs = -Infinity;
+  bytesInFlight = 0;
+  ackElicitingInFlight = 0;
+  spuriousLosses = 0;
+
+  constructor(
+    readonly sent: SentPacketRing,
+    private readonly maxAckDelayUs: number,
+  ) {}
+
+  onPacketSent(nowUs: number, flags: number): void {
+    if ((flags & SentFlag.ackEliciting) !== 0) {
+      this.lastAckElicitingSentUs = nowUs;
+      this.ackElicitingInFlight++;
+    }
+  }
+
+  /** Applies one ACK frame. Returns `violation` for an ACK of a packet never sent or skipped. */
+  onAck(nowUs: number, frame: FrameReader, host: RecoveryHost): number {
+    const sent = this.sent;
+    const largest = frame.ackLargest;
+    if (largest >= sent.nextPn()) return AckVerdict.violation;
+    let newlyAcked = false;
+    let largestNewlyAckedElicitingTimeUs = -1;
+    const ranges = frame.ackRanges;
+    const lastPn = sent.nextPn() - 1;
+    for (let r = 0; r < frame.ackRangeCount; r++) {
+      const high = Math.min(ranges[r * 2], lastPn);
+      const low = Math.max(ranges[r * 2 + 1], sent.firstPn);
+      for (let pn = high; pn >= low; pn--) {
+        const i = sent.indexOf(pn);
+        const flags = sent.flags[i];
+        if ((flags & SentFlag.skipped) !== 0) return AckVerdict.violation;
+        if ((flags & SentFlag.acked) !== 0) continue;
+        sent.flags[i] = flags | SentFlag.acked;
+        newlyAcked = true;
+        if (pn === largest && (flags & SentFlag.ackEliciting) !== 0) largestNewlyAckedElicitingTimeUs = sent.timeSentUs[i];
+        if ((flags & SentFlag.lost) !== 0) {
+          this.spuriousLosses++;
+          host.onLostPacketAcked(i);
+          continue;
+        }
+        if ((flags & SentFlag.inFlight) !== 0) this.bytesInFlight -= sent.sizeBytes[i];
+        if ((flags & SentFlag.ackEliciting) !== 0) this.ackElicitingInFlight--;
+        host.onPacketAcked(i, nowUs);
+      }
+    }
+    if (!newlyAcked) return AckVerdict.ok;
+    if (largest > this.largestAckedPn) this.largestAckedPn = largest;
+    if (largestNewlyAckedElicitingTimeUs >= 0) {
+      this.rtt.update(nowUs - largestNewlyAckedElicitingTimeUs, Math.min(frame.ackDelayUs, this.maxAckDelayUs));
+    }
+    this.detectLost(nowUs, host);
+    this.ptoCount = 0;
+    sent.popResolved();
+    return AckVerdict.ok;
+  }
+
+  detectLost(nowUs: number, host: RecoveryHost): void {
+    const sent = this.sent;
+    this.lossTimeUs = Infinity;
+    if (this.largestAckedPn < sent.firstPn) return;
+    const lossDelayUs = this.rtt.lossDelayUs();
+    const lostSentBeforeUs = nowUs - lossDelayUs;
+    const end = Math.min(this.largestAckedPn, sent.nextPn() - 1);
+    for (let pn = sent.firstPn; pn < end; pn++) {
+      const i = sent.indexOf(pn);
+      const flags = sent.flags[i];
+      if ((flags & (SentFlag.acked | SentFlag.lost | SentFlag.skipped)) !== 0) continue;
+      const timeSentUs = sent.timeSentUs[i];
+      if (timeSentUs <= lostSentBeforeUs || this.largestAckedPn - pn >= PACKET_THRESHOLD) {
+        sent.flags[i] = flags | SentFlag.lost;
+        if ((flags & SentFlag.inFlight) !== 0) this.bytesInFlight -= sent.sizeBytes[i];
+        if ((flags & SentFlag.ackEliciting) !== 0) this.ackElicitingInFlight--;
+        host.onPacketLost(i, nowUs);
+      } else if (timeSentUs + lossDelayUs < this.lossTimeUs) {
+        this.lossTimeUs = timeSentUs + lossDelayUs;
+      }
+    }
+  }
+
+  /** The loss-detection timer: the time threshold if armed, else the PTO. */
+  timerUs(): number {
+    if (this.lossTimeUs !== Infinity) return this.lossTimeUs;
+    if (this.ackElicitingInFlight === 0) return Infinity;
+    return this.lastAckElicitingSentUs + this.rtt.probeTimeoutUs(this.maxAckDelayUs) * 2 ** Math.min(this.ptoCount, 16);
+  }
+
+  /** Returns true when the timer was a PTO (the caller must send probes). */
+  onTimeout(nowUs: number, host: RecoveryHost): boolean {
+    if (this.lossTimeUs !== Infinity) {
+      if (nowUs < this.lossTimeUs) return false;
+      this.detectLost(nowUs, host);
+      this.sent.popResolved();
+      return false;
+    }
+    if (nowUs < this.timerUs()) return false;
+    this.ptoCount++;
+    return true;
+  }
+}
