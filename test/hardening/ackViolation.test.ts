@@ -1,0 +1,80 @@
+// Optimistic ACKs and ACKs for packets never sent: a peer that claims to have received what
+// the server never sent is lying (to inflate the congestion window, or it is broken). The
+// server must close that connection with "protocol-violation", say so on the wire, and count it.
+// Crafted with the engine's own codec from a raw socket that completed a real handshake.
+import { afterAll, beforeAll, expect, test } from "bun:test";
+import { createServer, type RudpServer } from "../../src/index.ts";
+import { RawPeer, rawHandshake, sendFrames, type RawConnection } from "../../tools/fuzz/rawPeer.ts";
+import { ackFrame, concatBytes, messageFrame, parseData, PacketType } from "../../tools/fuzz/wireCraft.ts";
+
+let server: RudpServer;
+let port = 0;
+
+beforeAll(async () => {
+  server = createServer({ host: "127.0.0.1", port: 0 });
+  port = (await server.listen()).port;
+});
+
+afterAll(async () => {
+  await server.close();
+});
+
+function closedByViolation(): number {
+  return server.endpoint!.engine.counters.connectionsClosed["protocol-violation"] ?? 0;
+}
+
+async function openRaw(): Promise<RawConnection> {
+  const peer = await RawPeer.open({ host: "127.0.0.1", port });
+  return rawHandshake(peer);
+}
+
+/** Waits for the server's CLOSE frame on this raw connection; returns its reason or null. */
+async function closeReasonFromServer(connection: RawConnection, timeoutMs: number): Promise<string | null> {
+  const datagram = await connection.peer.take((d) => d[0] === PacketType.data && parseData(d)?.closeReason != null, timeoutMs);
+  return datagram === null ? null : parseData(datagram)!.closeReason;
+}
+
+test("raw handshake control: a well-behaved raw connection gets its echo and is not closed", async () => {
+  const connection = await openRaw();
+  sendFrames(connection, messageFrame(0, 0, new TextEncoder().encode("hello")));
+  const echo = await connection.peer.take((d) => (parseData(d)?.messages.length ?? 0) > 0, 2000);
+  expect(echo).not.toBeNull();
+  const reply = parseData(echo!)!;
+  expect(new TextDecoder().decode(reply.messages[0]!.payload)).toBe("hello");
+  // A truthful ACK for what we received keeps the connection open.
+  sendFrames(connection, ackFrame(reply.packetNumber));
+  expect(await closeReasonFromServer(connection, 300)).toBeNull();
+  connection.peer.close();
+});
+
+test("an ACK for a packet number the server never sent closes with protocol-violation", async () => {
+  const before = closedByViolation();
+  const connection = await openRaw();
+  sendFrames(connection, ackFrame(1_000_000));
+  const reason = await closeReasonFromServer(connection, 2000);
+  console.log(`[ack violation] ACK of pn 1,000,000 right after the handshake -> CLOSE reason ${reason}; closed by protocol-violation ${before} -> ${closedByViolation()}`);
+  expect(reason).toBe("protocol-violation");
+  expect(closedByViolation()).toBe(before + 1);
+  connection.peer.close();
+});
+
+test("an optimistic ACK (ahead of what was received) mid-connection closes with protocol-violation", async () => {
+  const before = closedByViolation();
+  const connection = await openRaw();
+  // Get real traffic flowing first: ten echoes, each acknowledged truthfully.
+  let largestReceived = -1;
+  for (let i = 0; i < 10; i++) {
+    sendFrames(connection, messageFrame(0, i, new Uint8Array(200).fill(i)));
+    const echo = await connection.peer.take((d) => (parseData(d)?.messages.length ?? 0) > 0, 2000);
+    expect(echo).not.toBeNull();
+    largestReceived = Math.max(largestReceived, parseData(echo!)!.packetNumber);
+    sendFrames(connection, ackFrame(largestReceived));
+  }
+  // Now claim 64 packets beyond the last one we saw (all within one ACK range).
+  sendFrames(connection, concatBytes(ackFrame(largestReceived + 64, 64)));
+  const reason = await closeReasonFromServer(connection, 2000);
+  console.log(`[ack violation] optimistic ACK of ${largestReceived + 64} after receiving up to ${largestReceived} -> CLOSE reason ${reason}`);
+  expect(reason).toBe("protocol-violation");
+  expect(closedByViolation()).toBe(before + 1);
+  connection.peer.close();
+});
