@@ -52,6 +52,21 @@ export interface EngineConfig {
   congestionControl: CongestionControlName;
   /** Delivery mode of each channel, by channel number (0..255); unlisted channels are reliable-ordered. */
   channelModes: Partial<Record<number, DeliveryMode>>;
+  // Optional protocol knobs (defaults in src/protocol/config.ts):
+  /** Reliable bytes the peer may send beyond what the application consumed. Default 4 MiB, at least 2x maxMessageBytes. */
+  receiveWindowBytes?: number;
+  /** Send-buffer limit of one channel. Default: sendBufferBytesPerConnection. */
+  sendBufferBytesPerChannel?: number;
+  /** Longest an ACK for a lone ack-eliciting packet is delayed. Default 2000 us. */
+  maxAckDelayUs?: number;
+  /** false when the transport already checked the CRC32C trailer (native receive thread). Default true. */
+  verifyChecksum?: boolean;
+  /** Bytes of delivered messages waiting in pollEvent across all connections. Default 64 MiB. */
+  eventBytesMax?: number;
+  /** Events waiting in pollEvent. Default 2^20. */
+  eventsMax?: number;
+  /** Messages queued for sending per connection. Default 2^16. */
+  messagesQueuedMaxPerConnection?: number;
 }
 
 /** What the engine needs from outside; passed in so tests can make it deterministic. */
@@ -71,7 +86,17 @@ export type SendResult =
  *  copy what you keep. `data` is valid until the next call into the engine. */
 export type EngineEvent =
   | { type: "connected"; connection: number; remote: PeerAddress }
-  | { type: "message"; connection: number; channel: number; data: Uint8Array }
+  | {
+      type: "message";
+      connection: number;
+      channel: number;
+      data: Uint8Array;
+      /** Zero-allocation access to the same bytes: data equals buffer.subarray(offset, offset + length).
+       *  Set by this engine; `data` is then made only when read. */
+      buffer?: Uint8Array;
+      offset?: number;
+      length?: number;
+    }
   | { type: "drain"; connection: number }
   | { type: "closed"; connection: number; reason: CloseReason; closeCode: number; message: string };
 
@@ -95,7 +120,7 @@ export interface Engine {
   pollEvent(): EngineEvent | null;
 
   /** Client: start a handshake; returns the connection handle. */
-  connect(nowUs: number, to: PeerAddress): number;
+  connect(nowUs: number, to: PeerAddress, options?: { congestionControl?: CongestionControlName }): number;
   send(connection: number, channel: number, data: Uint8Array): SendResult;
   /** graceful: drain then close; otherwise abortive. */
   close(connection: number, reason: CloseReason, graceful: boolean, closeCode?: number): void;
@@ -145,6 +170,9 @@ export interface EngineCounters {
   drops: Record<string, number>;
   /** Sends or resources turned away by a limit, by limit name. */
   limitRefusals: Record<string, number>;
+  /** Bytes received from / sent to addresses not yet validated by a cookie (sent <= 3x received). */
+  unvalidatedBytesReceived: number;
+  unvalidatedBytesSent: number;
   /** RTT samples (us) since the last call; the metrics layer drains this into a histogram. */
   takeRttSamples(sink: (rttUs: number) => void): void;
 }
