@@ -26,6 +26,48 @@ inline fn clmulHighQuadwords(x: Lane, k: Lane) Lane {
     );
 }
 
+/// a * b * x^33 mod P for 32-bit reflected a and b: one carry-less multiply, then the
+/// `crc32` instruction as the reduction (it computes v * x^32 mod P for a 64-bit v, and
+/// the reflected product of two 32-bit values carries one more factor x).
+pub inline fn multiplyTimesX33(a: u32, b: u32) u32 {
+    const product = clmulLowQuadwords(Lane{ a, 0 }, Lane{ b, 0 });
+    return instruction.crc32u64(0, product[0]);
+}
+
+/// shift_factors[i] = x^(2^i - 33) mod P: products through multiplyTimesX33 keep the
+/// "-33" offset, so x^(n - 33) for any n is a product of the factors for n's set bits.
+const shift_factors: [64]u32 = blk: {
+    @setEvalBranchQuota(1_000_000);
+    // x^-1 = (P - 1) / x, reflected: the polynomial shifted left with x^31 in bit 0.
+    const x_inverse: u32 = (math.polynomial_reflected << 1) | 1;
+    var x_minus_33: u32 = 0x80000000;
+    for (0..33) |_| x_minus_33 = math.multiplyModP(x_minus_33, x_inverse);
+    var factors: [64]u32 = undefined;
+    var x_power_of_two: u32 = math.xPowerModP(1);
+    for (0..64) |i| {
+        factors[i] = math.multiplyModP(x_power_of_two, x_minus_33);
+        x_power_of_two = math.multiplyModP(x_power_of_two, x_power_of_two);
+    }
+    break :blk factors;
+};
+
+/// The constant K with multiplyTimesX33(state, K) == state * x^(8 * byte_count) mod P:
+/// appends byte_count zero bytes to a raw CRC state. byte_count >= 1.
+pub fn zeroBytesShiftConstant(byte_count: u64) u32 {
+    var bits = byte_count * 8;
+    var result: u32 = 0;
+    var have_result = false;
+    var i: u6 = 0;
+    while (bits != 0) : (i += 1) {
+        if (bits & 1 != 0) {
+            result = if (have_result) multiplyTimesX33(result, shift_factors[i]) else shift_factors[i];
+            have_result = true;
+        }
+        bits >>= 1;
+    }
+    return result;
+}
+
 /// x moved forward by the distance `k` was made for (see math.foldConstants).
 pub inline fn foldLane(x: Lane, k: Lane) Lane {
     return clmulLowQuadwords(x, k) ^ clmulHighQuadwords(x, k);
