@@ -171,8 +171,8 @@ export interface EngineCounters {
   /** Sends or resources turned away by a limit, by limit name. */
   limitRefusals: Record<string, number>;
   /** Bytes received from / sent to addresses not yet validated by a cookie (sent <= 3x received). */
-  unvalidatedBytesReceived: number;
-  unvalidatedBytesSent: number;
+  unvalidatedBytesReceived?: number;
+  unvalidatedBytesSent?: number;
   /** RTT samples (us) since the last call; the metrics layer drains this into a histogram. */
   takeRttSamples(sink: (rttUs: number) => void): void;
 }
