@@ -11,7 +11,8 @@
 // over the whole receive slab and `addrBuf` one view over the ring; both stay the same
 // objects for the receiver's life (no per-packet objects). The bytes are valid only
 // during the visit: drain() releases the slots (advances the ring head) after the visitor
-// returns, and the thread may then overwrite them. Copy what you keep.
+// returns, and the thread may then overwrite them. Copy what you keep. Do not call
+// stop() from inside a visitor.
 //
 // Doorbell: onReadable is a threadsafe JSCallback the thread calls only after drain()
 // emptied the ring and set the shared idle flag (once per idle period). A busy server
@@ -142,7 +143,8 @@ export class NativeReceiver {
     const addrBuf = this.addrBuf;
     let head = words[HEAD_WORD]!; // only this thread writes head
     let visited = 0;
-    for (let round = 0; round < 2; round++) {
+    // Bounded: every pass but the first visits at least one datagram, or returns.
+    for (let pass = 0; pass <= max; pass++) {
       const tail = Atomics.load(words, TAIL_WORD);
       let available = (tail - head) >>> 0;
       if (available > max - visited) available = max - visited;
@@ -154,11 +156,12 @@ export class NativeReceiver {
       head = (head + available) >>> 0;
       visited += available;
       Atomics.store(words, HEAD_WORD, head); // release: the thread may reuse these slots
-      if (visited === max) break;
-      // Empty: say so, then look again (the thread may have published meanwhile).
+      if (visited === max) break; // more may wait: the caller drains again (no doorbell)
+      // Empty: say so, then look again, because the thread may have published between
+      // our tail load and the flag store without seeing the flag.
       Atomics.store(words, IDLE_WORD, 1);
-      if (Atomics.load(words, TAIL_WORD) === head) break;
-      Atomics.store(words, IDLE_WORD, 0); // more arrived: keep draining instead of waiting
+      if (Atomics.load(words, TAIL_WORD) === head) break; // truly empty: a doorbell will come
+      Atomics.store(words, IDLE_WORD, 0); // more arrived: drain it rather than wait for it
     }
     this.drained += visited;
     return visited;

@@ -248,4 +248,33 @@ describe("NativeReceiver", () => {
     });
     expect(cpuLists).toContain("0");
   });
+
+  test("event-driven drain (only on doorbell) loses no wake-up across 300 bursts", async () => {
+    const p = pair();
+    let received = 0;
+    let receiver: NativeReceiver;
+    const visit = () => { received++; };
+    receiver = new NativeReceiver(p.receiverSocket, {
+      ringSlots: 8192, // room for everything: this test is about wake-ups, not drops
+      // The runtime's shape: drain on the doorbell, and again while drain fills `max`.
+      onReadable: () => { while (receiver.drain(visit, 64) === 64); },
+    });
+    receiver.start();
+    cleanups.push(() => receiver.stop());
+    let sent = 0;
+    for (let burst = 0; burst < 300; burst++) {
+      const size = 1 + (burst % 6) * 15; // 1..76 datagrams, sometimes more than one drain's max
+      for (let k = 0; k < size; k++) stage(p, sent++, 64, false);
+      flushAll(p);
+      if (burst % 3 === 0) await Bun.sleep(0);
+      else if (burst % 3 === 1) await new Promise((resolve) => setImmediate(resolve));
+    }
+    const arrived = await until(() => received === sent, 2000);
+    const counters = receiver.counters();
+    if (!arrived) console.log({ sent, received, pending: receiver.pending(), ...counters });
+    expect(arrived).toBe(true);
+    expect(counters.datagrams).toBe(sent);
+    expect(counters.dropsNoSlot + counters.dropsRingFull).toBe(0);
+    console.log(`event-driven: ${sent} datagrams, ${counters.doorbells} doorbells, ${counters.batches} batches`);
+  });
 });
