@@ -21,7 +21,9 @@ export function randomScenario(seed: number): RandomScenario {
   // 1200 is the protocol's minimum (a padded INITIAL); some runs use more, on a path that fits it exactly.
   const mtuBytes = prng.chance(0.2) ? prng.between(1201, 1472) : 1200;
   impairments.pathMtuBytes = mtuBytes;
-  const config: Partial<EngineConfig> = { mtuBytes };
+  // Extreme delay, loss and a blackhole together can outlast the default 10 s handshake timeout
+  // legitimately; the sweep hunts for wrong behaviour, not for slow-but-correct, so give it room.
+  const config: Partial<EngineConfig> = { mtuBytes, handshakeTimeoutUs: 60e6 };
   const flows = randomFlows(prng);
   const options: TransferOptions = {
     impairments,
