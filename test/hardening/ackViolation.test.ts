@@ -12,8 +12,26 @@ let port = 0;
 
 beforeAll(async () => {
   server = createServer({ host: "127.0.0.1", port: 0 });
+  server.on("connection", (connection) => connection.on("message", (channel, data) => connection.send(channel, data)));
+  server.on("disconnect", (connection) => serverCloseReasons.push(connection.closeInfo?.reason ?? "?"));
   port = (await server.listen()).port;
 });
+
+const serverCloseReasons: string[] = [];
+
+/** The connection's state is released (and counted) after its closing period: poll for it. */
+async function waitForViolationCount(count: number, timeoutMs: number): Promise<number> {
+  const started = performance.now();
+  while (closedByViolation() < count && performance.now() - started < timeoutMs) await Bun.sleep(20);
+  return performance.now() - started;
+}
+
+/** The server-side "disconnect" comes after the closing period; waits for `count` of them. */
+async function waitForServerCloses(count: number, timeoutMs: number): Promise<string[]> {
+  const deadline = performance.now() + timeoutMs;
+  while (serverCloseReasons.length < count && performance.now() < deadline) await Bun.sleep(20);
+  return serverCloseReasons.slice();
+}
 
 afterAll(async () => {
   await server.close();
@@ -54,7 +72,11 @@ test("an ACK for a packet number the server never sent closes with protocol-viol
   const reason = await closeReasonFromServer(connection, 2000);
   console.log(`[ack violation] ACK of pn 1,000,000 right after the handshake -> CLOSE reason ${reason}; closed by protocol-violation ${before} -> ${closedByViolation()}`);
   expect(reason).toBe("protocol-violation");
+  expect(await waitForServerCloses(1, 5000)).toEqual(["protocol-violation"]);
+  const releasedMs = await waitForViolationCount(before + 1, 5000);
+  console.log(`[ack violation] connection state released ${releasedMs.toFixed(0)} ms after the CLOSE`);
   expect(closedByViolation()).toBe(before + 1);
+  expect(server.endpoint!.engine.counters.drops["protocol-violation"]).toBeGreaterThanOrEqual(1);
   connection.peer.close();
 });
 
@@ -75,6 +97,8 @@ test("an optimistic ACK (ahead of what was received) mid-connection closes with 
   const reason = await closeReasonFromServer(connection, 2000);
   console.log(`[ack violation] optimistic ACK of ${largestReceived + 64} after receiving up to ${largestReceived} -> CLOSE reason ${reason}`);
   expect(reason).toBe("protocol-violation");
+  expect(await waitForServerCloses(2, 5000)).toEqual(["protocol-violation", "protocol-violation"]);
+  await waitForViolationCount(before + 1, 5000);
   expect(closedByViolation()).toBe(before + 1);
   connection.peer.close();
 });

@@ -69,20 +69,20 @@ test("a cookie presented from another address, or another port of the same addre
   const otherHost = await RawPeer.open({ host: "127.0.0.1", port }, "127.30.0.4");
   const otherPort = await RawPeer.open({ host: "127.0.0.1", port }, "127.30.0.3");
   const before = { bad: counters().drops["bad-cookie"] ?? 0, opened: counters().connectionsOpened };
+  // All within the lifetime: the other host, the other port, a forged MAC, another connection ID,
+  // and then the owner itself (the control: the cookie was good).
   otherHost.send(craftInitial(id, cookie));
   otherPort.send(craftInitial(id, cookie));
-  expect(await handshakeAnswered(otherHost, 500)).toBe(false);
-  expect(await handshakeAnswered(otherPort, 10)).toBe(false);
-  expect(counters().drops["bad-cookie"] ?? 0).toBe(before.bad + 2);
-  // A forged cookie (right length, wrong MAC) and a cookie for another connection ID too.
   owner.send(craftInitial(id, crypto.getRandomValues(new Uint8Array(cookie.length))));
   owner.send(craftInitial(randomConnectionId(), cookie));
-  expect(await handshakeAnswered(owner, 500)).toBe(false);
+  await Bun.sleep(50);
   expect(counters().drops["bad-cookie"] ?? 0).toBe(before.bad + 4);
   expect(counters().connectionsOpened).toBe(before.opened);
-  // The owner, still within the lifetime, gets in with it.
   owner.send(craftInitial(id, cookie));
   expect(await handshakeAnswered(owner, 2000)).toBe(true);
+  expect(await handshakeAnswered(otherHost, 10)).toBe(false);
+  expect(await handshakeAnswered(otherPort, 10)).toBe(false);
+  expect(counters().connectionsOpened).toBe(before.opened + 1);
   for (const peer of [owner, otherHost, otherPort]) peer.close();
 });
 
