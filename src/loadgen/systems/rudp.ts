@@ -14,7 +14,7 @@ interface RudpConnectionLike {
   on(event: "message", listener: (channel: number, data: Uint8Array) => void): unknown;
   on(event: "drain", listener: () => void): unknown;
   on(event: "close", listener: (error?: Error | null) => void): unknown;
-  close(): void;
+  close(): unknown;
   stats?: () => Partial<{ packetsSent: number; packetsRetransmitted: number; packetsLost: number }> | null;
 }
 
@@ -23,16 +23,27 @@ interface RudpModule {
 }
 
 class RudpClientConnection implements ClientConnection {
+  /** Sends refused with an error (connection closed under us): counted, the message is lost. */
+  sendErrors = 0;
+
   constructor(readonly connection: RudpConnectionLike) {}
 
   send(data: Uint8Array): boolean {
-    return this.connection.send(loadgenChannel, data);
+    try {
+      return this.connection.send(loadgenChannel, data);
+    } catch {
+      // Not backpressure: the connection is gone. Report "sent" so the schedule moves on;
+      // the message then shows up as lost.
+      this.sendErrors++;
+      return true;
+    }
   }
 
   flush(): void {}
 
   close(): void {
-    this.connection.close();
+    const closing = this.connection.close() as unknown;
+    if (closing instanceof Promise) closing.catch(() => {});
   }
 }
 
