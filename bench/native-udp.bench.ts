@@ -3,6 +3,7 @@
 // 2000), one process, sender on the JS thread; the figure is datagrams RECEIVED per
 // second (what got through), with kernel crossings per datagram on both sides.
 //   ./scripts/bun bench/native-udp.bench.ts            (BENCH_MS=1000 for a quick run)
+// Then a 64 B ping-pong against an echo child process (BENCH_PINGS round trips, 5000).
 import { crc32cTypeScript } from "../src/native/crc32c.ts";
 import { encodeAddress } from "../src/native/address.ts";
 import { NativeReceiver } from "../src/native/receiver.ts";
@@ -131,14 +132,138 @@ async function benchReceiveThread(payloadBytes: number, gso: boolean): Promise<v
   rx.close();
 }
 
-console.log(`native UDP loopback bench, ${durationMs} ms per scenario, ${new Date().toISOString()}`);
-console.log("| scenario | payload B | received datagrams/s | Gbit/s | lost | sent per send syscall | received per receive syscall | notes |");
-console.log("| --- | --- | --- | --- | --- | --- | --- | --- |");
-for (const payloadBytes of [64, 1200]) {
-  await benchBunUdpSocket(payloadBytes, 64);
-  benchBatchNoThread(payloadBytes, false);
-  await benchReceiveThread(payloadBytes, false);
-  benchBatchNoThread(payloadBytes, true);
-  await benchReceiveThread(payloadBytes, true);
+// ---- ping-pong round trip against an echo in another process (wake-up latency) ------
+
+/** Child mode: an echo on loopback; prints its port, echoes until killed. */
+async function runEcho(kind: string): Promise<void> {
+  if (kind === "bun") {
+    const socket = await Bun.udpSocket({ hostname: "127.0.0.1", port: 0, socket: { data(s, data, port, address) { s.send(data, port, address); } } });
+    console.log(socket.port);
+    return;
+  }
+  const socket = openUdpSocket({ host: "127.0.0.1", port: 0 });
+  const sender = new NativeSender(socket, { slots: 256, slotBytes: 2048, gso: false });
+  let receiver: NativeReceiver;
+  const visit = (buf: Uint8Array, offset: number, length: number, addrBuf: Uint8Array, addrOffset: number) => {
+    const slot = sender.slotOffset();
+    if (slot < 0) return;
+    sender.staging.set(buf.subarray(offset, offset + length), slot);
+    sender.commit(length, addrBuf, addrOffset);
+  };
+  receiver = new NativeReceiver(socket, {
+    ringSlots: 256, verifyChecksum: false,
+    onReadable: () => { while (receiver.drain(visit, 64) === 64) sender.flush(); sender.flush(); },
+  });
+  receiver.start();
+  console.log(socket.localPort);
 }
-process.exit(0);
+
+function percentile(sorted: number[], fraction: number): number {
+  return sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * fraction))]!;
+}
+
+async function spawnEcho(kind: string): Promise<{ port: number; kill: () => void }> {
+  const child = Bun.spawn([process.execPath, import.meta.path, "--echo", kind], { stdout: "pipe", stderr: "inherit" });
+  const reader = child.stdout.getReader();
+  let text = "";
+  for (let i = 0; i < 50 && !text.includes("\n"); i++) {
+    const chunk = await reader.read();
+    if (chunk.done) break;
+    text += new TextDecoder().decode(chunk.value);
+  }
+  reader.releaseLock();
+  return { port: Number(text.trim()), kill: () => child.kill() };
+}
+
+function reportRtt(name: string, rttsUs: number[], cpuMs: number, elapsedMs: number): void {
+  rttsUs.sort((a, b) => a - b);
+  const row = `| ${name} | ${rttsUs.length} | ${percentile(rttsUs, 0.5).toFixed(0)} | ${percentile(rttsUs, 0.99).toFixed(0)} | ` +
+    `${percentile(rttsUs, 0.999).toFixed(0)} | ${((cpuMs / elapsedMs) * 100).toFixed(0)}% |`;
+  rows.push(row);
+  console.log(row);
+}
+
+async function pingPong(kind: "bun" | "native", count: number): Promise<void> {
+  const echo = await spawnEcho(kind);
+  const rttsUs: number[] = [];
+  const payload = template(64);
+  let sentAtNs = 0;
+  let done: () => void = () => {};
+  const finished = new Promise<void>((resolve) => { done = resolve; });
+  const cpuBefore = process.cpuUsage();
+  const started = performance.now();
+  if (kind === "bun") {
+    const socket = await Bun.udpSocket({
+      hostname: "127.0.0.1", port: 0,
+      socket: {
+        data(s) {
+          rttsUs.push((Bun.nanoseconds() - sentAtNs) / 1000);
+          if (rttsUs.length >= count) return done();
+          sentAtNs = Bun.nanoseconds();
+          s.send(payload, echo.port, "127.0.0.1");
+        },
+      },
+    });
+    sentAtNs = Bun.nanoseconds();
+    socket.send(payload, echo.port, "127.0.0.1");
+    await Promise.race([finished, Bun.sleep(15_000)]);
+    socket.close();
+  } else {
+    const socket = openUdpSocket({ host: "127.0.0.1", port: 0 });
+    const sender = new NativeSender(socket, { slots: 16, slotBytes: 256, gso: false });
+    const to = new Uint8Array(20);
+    encodeAddress("127.0.0.1", echo.port, to, 0);
+    const ping = () => {
+      sender.staging.set(payload, sender.slotOffset());
+      sender.commit(payload.length, to, 0);
+      sentAtNs = Bun.nanoseconds();
+      sender.flush();
+    };
+    let replies = 0;
+    const visit = () => { replies++; };
+    let receiver: NativeReceiver;
+    receiver = new NativeReceiver(socket, {
+      ringSlots: 64, verifyChecksum: true,
+      onReadable: () => {
+        replies = 0;
+        receiver.drain(visit, 64);
+        if (replies === 0) return;
+        rttsUs.push((Bun.nanoseconds() - sentAtNs) / 1000);
+        if (rttsUs.length >= count) return done();
+        ping();
+      },
+    });
+    receiver.start();
+    ping();
+    await Promise.race([finished, Bun.sleep(15_000)]);
+    receiver.stop();
+    sender.close();
+    socket.close();
+  }
+  const elapsed = performance.now() - started;
+  const cpu = process.cpuUsage(cpuBefore);
+  echo.kill();
+  reportRtt(kind === "bun" ? "Bun.udpSocket <-> Bun.udpSocket echo" : "native rx thread + doorbell <-> native echo", rttsUs, (cpu.user + cpu.system) / 1000, elapsed);
+}
+
+if (process.argv[2] === "--echo") {
+  await runEcho(process.argv[3]!);
+} else {
+  console.log(`native UDP loopback bench, ${durationMs} ms per scenario, ${new Date().toISOString()}`);
+  console.log("| scenario | payload B | received datagrams/s | Gbit/s | lost | sent per send syscall | received per receive syscall | notes |");
+  console.log("| --- | --- | --- | --- | --- | --- | --- | --- |");
+  for (const payloadBytes of process.env.BENCH_ONLY === "pingpong" ? [] : [64, 1200]) {
+    await benchBunUdpSocket(payloadBytes, 64);
+    benchBatchNoThread(payloadBytes, false);
+    await benchReceiveThread(payloadBytes, false);
+    benchBatchNoThread(payloadBytes, true);
+    await benchReceiveThread(payloadBytes, true);
+  }
+  const pings = Number(process.env.BENCH_PINGS ?? 5000);
+  console.log("\nping-pong, 64 B, echo in another process (RTT in us; CPU = this process's CPU / wall)");
+  console.log("| pair | round trips | p50 us | p99 us | p99.9 us | CPU |");
+  console.log("| --- | --- | --- | --- | --- | --- |");
+  await pingPong("bun", pings);
+  await pingPong("native", pings);
+  process.exit(0);
+}

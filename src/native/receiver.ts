@@ -65,6 +65,8 @@ export interface NativeReceiverOptions {
   cpu?: number;
   /** Called on the JS thread when data arrives after drain() found the ring empty. */
   onReadable: () => void;
+  /** Keep the process alive while running, as a socket would (default true). */
+  ref?: boolean;
 }
 
 export class NativeReceiver {
@@ -87,6 +89,8 @@ export class NativeReceiver {
   private drained = 0;
   private doorbells = 0;
   private running = false;
+  private readonly ref: boolean;
+  private keepAlive: ReturnType<typeof setInterval> | null = null;
 
   constructor(private readonly socket: NativeUdpSocket, options: NativeReceiverOptions) {
     this.ringSlots = options.ringSlots ?? 4096;
@@ -100,6 +104,7 @@ export class NativeReceiver {
     this.options = (options.verifyChecksum === false ? 0 : OPTION_VERIFY_CHECKSUM) | (socket.gro ? OPTION_GRO : 0);
     this.cpu = options.cpu ?? -1;
     this.onReadable = options.onReadable;
+    this.ref = options.ref ?? true;
   }
 
   /** Allocates the native memory and starts the thread. */
@@ -130,6 +135,9 @@ export class NativeReceiver {
       throw statusError(started, "NativeReceiver.start (rudp_rx_start)");
     }
     this.running = true;
+    // A threadsafe JSCallback does not hold the event loop open; an idle timer does
+    // (it fires every ~12 days and costs nothing in between).
+    if (this.ref) this.keepAlive = setInterval(() => {}, 1 << 30);
   }
 
   /**
@@ -185,6 +193,8 @@ export class NativeReceiver {
   stop(): void {
     if (!this.running) return;
     udpNative().rudp_rx_stop(this.handle);
+    if (this.keepAlive) clearInterval(this.keepAlive);
+    this.keepAlive = null;
     this.finalCounters = this.counters();
     this.running = false;
     this.release();
