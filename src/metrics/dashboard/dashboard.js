@@ -62,6 +62,7 @@
   }
 
   function formatMicroseconds(value) {
+    if (value < 10 && !Number.isInteger(value)) return significant(value) + " µs";
     if (value < 1000) return Math.round(value) + " µs";
     if (value < 1e6) return significant(value / 1e3) + " ms";
     return significant(value / 1e6) + " s";
@@ -207,7 +208,8 @@
     setText("numa-node", stats.numaNode === null || stats.numaNode === undefined ? "none" : String(stats.numaNode));
     setFigure("workers", stats.workers, String);
     setFigure("uptime", stats.uptimeSeconds, formatDuration);
-    setText("listen", stats.listen ? `${stats.listen.host}:${stats.listen.port}` : "–");
+    // An empty host means the wildcard address.
+    setText("listen", stats.listen ? `${stats.listen.host || "*"}:${stats.listen.port}` : "–");
     setFigure("pid", stats.pid, String);
 
     setFigure("messages-received-per-second", stats.messages?.received?.perSecond, formatCount);
