@@ -63,6 +63,8 @@ export class Pair {
   private readonly out = new Uint8Array(65536);
   private readonly info: TransmitInfo = { length: 0, to: null };
   collectEvents = true;
+  /** false: the server application stops taking events (tests receive-window backpressure). */
+  pollServerEvents = true;
 
   constructor(serverConfig: Partial<EngineConfig> = {}, clientConfig: Partial<EngineConfig> = {}, seed = 1) {
     this.server = createEngine({ role: "server", ...serverConfig }, deps(seed));
@@ -102,7 +104,7 @@ export class Pair {
       else this.client.handleDatagram(this.nowUs, d.bytes, this.serverAddress);
       moved = true;
     }
-    this.collect(this.server, this.serverEvents);
+    if (this.pollServerEvents) this.collect(this.server, this.serverEvents);
     this.collect(this.client, this.clientEvents);
     return moved;
   }

@@ -108,6 +108,8 @@ export class Connection implements RecoveryHost, MessageSink {
   closeSendPending = false;
   closeResends = 0;
   closingDeadlineUs = Infinity;
+  /** Until the peer answers, CLOSE goes out again at this time (then at doubling intervals). */
+  closeResendUs = Infinity;
   closedEventSent = false;
   // stats
   packetsSent = 0;
@@ -168,7 +170,9 @@ export class Connection implements RecoveryHost, MessageSink {
   private beginClosing(nowUs: number, notifyPeer: boolean): void {
     this.state = ConnectionState.closing;
     this.closeSendPending = notifyPeer;
-    this.closingDeadlineUs = notifyPeer ? nowUs + 3 * this.recovery.rtt.probeTimeoutUs(this.context.config.maxAckDelayUs) : nowUs;
+    const ptoUs = this.recovery.rtt.probeTimeoutUs(this.context.config.maxAckDelayUs);
+    this.closingDeadlineUs = notifyPeer ? nowUs + 3 * ptoUs : nowUs;
+    this.closeResendUs = nowUs + ptoUs;
     this.emitClosed();
   }
 
@@ -263,11 +267,7 @@ export class Connection implements RecoveryHost, MessageSink {
       return;
     }
     if (this.state === ConnectionState.closing) {
-      // Answer stragglers with CLOSE again, a bounded number of times.
-      if (this.closeResends < CLOSE_RESENDS_MAX) {
-        this.closeResends++;
-        this.closeSendPending = true;
-      }
+      this.onPacketWhileClosing(data, pnOffset + 4, end);
       return;
     }
     const payloadStart = pnOffset + 4;
@@ -289,6 +289,24 @@ export class Connection implements RecoveryHost, MessageSink {
     // Reordering or loss (a gap): tell the sender at once; otherwise every second packet.
     if (pn !== previousLargest + 1 || this.ackElicitingSinceAck >= 2) this.ackImmediate = true;
     else if (this.ackDeadlineUs === Infinity) this.ackDeadlineUs = nowUs + this.context.config.maxAckDelayUs;
+  }
+
+  /** The peer's CLOSE (or its echo of ours) ends the closing period; anything else gets
+   *  our CLOSE again, a bounded number of times. */
+  private onPacketWhileClosing(data: Uint8Array, start: number, end: number): void {
+    const frame = this.context.frameReader;
+    frame.reset(data, start, end);
+    for (let type = frame.next(); type >= 0; type = frame.next()) {
+      if (type === FrameType.close) {
+        this.state = ConnectionState.closed;
+        this.closeSendPending = false;
+        return;
+      }
+    }
+    if (this.closeResends < CLOSE_RESENDS_MAX) {
+      this.closeResends++;
+      this.closeSendPending = true;
+    }
   }
 
   /** Whether the packet is refused (not to be acknowledged: limit, malformed, closed) or accepted. */
@@ -335,6 +353,11 @@ export class Connection implements RecoveryHost, MessageSink {
       if (type === FrameType.close) {
         const message = DECODER.decode(data.subarray(frame.closeMessageStart, frame.closeMessageStart + frame.closeMessageLength));
         this.terminate(closeReasonFromCode(frame.closeReasonCode), frame.closeCode, message);
+        // Echo one CLOSE so the peer can stop resending its own, then forget the connection.
+        this.state = ConnectionState.closing;
+        this.closeSendPending = true;
+        this.closeResends = CLOSE_RESENDS_MAX;
+        this.closingDeadlineUs = nowUs;
         return PacketOutcome.refused;
       }
       // PING: only elicits an ACK.
@@ -447,7 +470,7 @@ export class Connection implements RecoveryHost, MessageSink {
   nextDeadlineUs(): number {
     const config = this.context.config;
     if (this.state === ConnectionState.handshaking) return Math.min(this.initialDueUs, this.handshakeDeadlineUs);
-    if (this.state === ConnectionState.closing) return this.closingDeadlineUs;
+    if (this.state === ConnectionState.closing) return Math.min(this.closingDeadlineUs, this.closeResendUs);
     if (this.state === ConnectionState.closed) return Infinity;
     let deadline = Math.min(this.recovery.timerUs(), this.lastReceivedUs + config.idleTimeoutUs, this.pacingDeadlineUs);
     if (this.ackNeeded && this.ackDeadlineUs < deadline) deadline = this.ackDeadlineUs;
@@ -467,7 +490,17 @@ export class Connection implements RecoveryHost, MessageSink {
       return nowUs >= this.initialDueUs;
     }
     if (this.state === ConnectionState.closing) {
-      if (nowUs >= this.closingDeadlineUs && !this.closeSendPending) this.state = ConnectionState.closed;
+      if (nowUs >= this.closingDeadlineUs && !this.closeSendPending) {
+        this.state = ConnectionState.closed;
+        return false;
+      }
+      if (nowUs >= this.closeResendUs) {
+        this.closeResendUs = this.closeResends < CLOSE_RESENDS_MAX ? nowUs + (this.closingDeadlineUs - nowUs) / 2 : Infinity;
+        if (this.closeResends < CLOSE_RESENDS_MAX) {
+          this.closeResends++;
+          this.closeSendPending = true;
+        }
+      }
       return this.closeSendPending;
     }
     if (this.state === ConnectionState.closed) return false;
@@ -540,6 +573,7 @@ export class Connection implements RecoveryHost, MessageSink {
     p = writeClose(out, p, closeReasonCode(this.closeReason), this.closeCode, this.closeMessage);
     const length = sealDatagram(out, p, this.context.deps.crc32c);
     this.recordSent(nowUs, length, SentFlag.acked, this.frameRefs.end, 0);
+    if (nowUs >= this.closingDeadlineUs) this.state = ConnectionState.closed; // an echo: done
     return length;
   }
 
@@ -547,6 +581,7 @@ export class Connection implements RecoveryHost, MessageSink {
   private takePacketNumber(): number {
     if (--this.packetsUntilSkip <= 0) {
       this.packetsUntilSkip = this.nextSkipInterval();
+      this.recovery.recordSkipped(this.sent.nextPn());
       this.sent.push(0, 0, SentFlag.skipped, this.frameRefs.end, 0);
     }
     return this.sent.nextPn();

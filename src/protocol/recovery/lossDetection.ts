@@ -6,6 +6,7 @@ import { RttEstimator } from "./rtt.ts";
 import { SentFlag, SentPacketRing } from "./sentPackets.ts";
 
 export const PACKET_THRESHOLD = 3;
+const SKIPPED_REMEMBERED = 16;
 
 /** What loss recovery asks of its connection, per packet (no closures). */
 export interface RecoveryHost {
@@ -27,6 +28,9 @@ export class LossDetection {
   bytesInFlight = 0;
   ackElicitingInFlight = 0;
   spuriousLosses = 0;
+  /** The last packet numbers skipped on purpose: an ACK covering one is forged. */
+  private readonly skippedPns = new Float64Array(SKIPPED_REMEMBERED).fill(-1);
+  private skippedNext = 0;
 
   constructor(
     readonly sent: SentPacketRing,
@@ -40,11 +44,27 @@ export class LossDetection {
     }
   }
 
+  recordSkipped(pn: number): void {
+    this.skippedPns[this.skippedNext] = pn;
+    this.skippedNext = (this.skippedNext + 1) % SKIPPED_REMEMBERED;
+  }
+
+  private coversSkipped(frame: FrameReader): boolean {
+    const ranges = frame.ackRanges;
+    const smallest = ranges[frame.ackRangeCount * 2 - 1];
+    for (let k = 0; k < SKIPPED_REMEMBERED; k++) {
+      const pn = this.skippedPns[k];
+      if (pn < smallest || pn > frame.ackLargest) continue;
+      for (let r = 0; r < frame.ackRangeCount; r++) if (pn <= ranges[r * 2] && pn >= ranges[r * 2 + 1]) return true;
+    }
+    return false;
+  }
+
   /** Applies one ACK frame. Returns `violation` for an ACK of a packet never sent or skipped. */
   onAck(nowUs: number, frame: FrameReader, host: RecoveryHost): number {
     const sent = this.sent;
     const largest = frame.ackLargest;
-    if (largest >= sent.nextPn()) return AckVerdict.violation;
+    if (largest >= sent.nextPn() || this.coversSkipped(frame)) return AckVerdict.violation;
     let newlyAcked = false;
     let largestNewlyAckedElicitingTimeUs = -1;
     const ranges = frame.ackRanges;
