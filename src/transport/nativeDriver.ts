@@ -52,7 +52,7 @@ export async function openNativeDriver(options: DriverOptions & { receiveThreadC
 
 class NativeDriver implements DatagramDriver {
   readonly kind = "native";
-  readonly counters: DriverCounters = {
+  private readonly stats: DriverCounters = {
     datagramsReceived: 0,
     datagramsSent: 0,
     bytesReceived: 0,
@@ -84,6 +84,18 @@ class NativeDriver implements DatagramDriver {
       cpu: options.receiveThreadCpu,
       onReadable: this.scheduleDrain,
     });
+  }
+
+  /** Read by metrics: brings in what the receive thread dropped on its side (ring full, no
+   *  free slot, truncated), which never reaches the JS visitor. */
+  get counters(): DriverCounters {
+    const receiver = this.receiver.counters();
+    const drops = this.stats.drops;
+    if (receiver.dropsRingFull > 0) drops["ring-full"] = receiver.dropsRingFull;
+    if (receiver.dropsNoSlot > 0) drops["no-slot"] = receiver.dropsNoSlot;
+    if (receiver.dropsTruncated > 0) drops["truncated-receive"] = receiver.dropsTruncated;
+    if (receiver.dropsDescriptorOverflow > 0) drops["descriptor-overflow"] = receiver.dropsDescriptorOverflow;
+    return this.stats;
   }
 
   get localHost(): string {
@@ -123,10 +135,10 @@ class NativeDriver implements DatagramDriver {
   };
 
   private readonly visit = (buffer: Uint8Array, offset: number, length: number, addressBuffer: Uint8Array, addressOffset: number, checksumOk: boolean): void => {
-    this.counters.datagramsReceived++;
-    this.counters.bytesReceived += length;
+    this.stats.datagramsReceived++;
+    this.stats.bytesReceived += length;
     if (!checksumOk) {
-      this.counters.drops.checksum = (this.counters.drops.checksum ?? 0) + 1;
+      this.stats.drops.checksum = (this.stats.drops.checksum ?? 0) + 1;
       return;
     }
     this.sink(buffer.subarray(offset, offset + length), this.intern(addressBuffer, addressOffset));
@@ -138,7 +150,7 @@ class NativeDriver implements DatagramDriver {
     if (known) return known;
     if (this.addresses.size >= ADDRESS_CACHE_MAX) {
       this.addresses.clear(); // connections keep their objects; comparison falls back to host/port
-      this.counters.drops["address-cache-reset"] = (this.counters.drops["address-cache-reset"] ?? 0) + 1;
+      this.stats.drops["address-cache-reset"] = (this.stats.drops["address-cache-reset"] ?? 0) + 1;
     }
     const decoded = decodeAddress(buffer, offset);
     const address: TransportAddress = { family: decoded.family, host: decoded.host, port: decoded.port, compact: buffer.slice(offset, offset + ADDRESS_BYTES) };
@@ -157,7 +169,7 @@ class NativeDriver implements DatagramDriver {
       (to as { compact?: Uint8Array }).compact = compact;
     }
     this.sender.commit(length, to.compact!, 0);
-    this.counters.bytesSent += length;
+    this.stats.bytesSent += length;
   }
 
   flush(): void {
@@ -166,8 +178,8 @@ class NativeDriver implements DatagramDriver {
     const syscallsBefore = before.syscalls;
     const sent = this.sender.flush();
     const after = this.sender.counters();
-    this.counters.datagramsSent += sent;
-    this.counters.systemCallsSend += after.syscalls - syscallsBefore;
+    this.stats.datagramsSent += sent;
+    this.stats.systemCallsSend += after.syscalls - syscallsBefore;
     if (this.sender.pending() > 0 && this.retryTimer === null) {
       this.retryTimer = setTimeout(() => {
         this.retryTimer = null;
