@@ -72,6 +72,12 @@ test("sim: amplification: a server never sends more than 3x what it received to 
   simulation.runFor("aftermath", 20e6);
   console.log(`[amplification] seed=${simulation.seed}: max sent/received to an unvalidated address ${simulation.amplificationRatioMax.toFixed(2)}; server drops ${JSON.stringify(server.engine.counters.drops)}`);
   expect(simulation.amplificationRatioMax).toBeLessThanOrEqual(3);
+  // The engine's own account, where it keeps one, must agree with the limit too.
+  const { unvalidatedBytesReceived, unvalidatedBytesSent } = server.engine.counters;
+  if (unvalidatedBytesReceived !== undefined && unvalidatedBytesSent !== undefined) {
+    expect(unvalidatedBytesReceived).toBeGreaterThan(0);
+    expect(unvalidatedBytesSent).toBeLessThanOrEqual(3 * unvalidatedBytesReceived);
+  }
   if (serverConnected !== 10) simulation.fail(`server reported ${serverConnected} connections for 10 real clients: spoofed addresses got connections`);
   expect(server.engine.counters.connectionsActive).toBe(10);
 });
