@@ -371,3 +371,63 @@ export fn rudp_memory_unmap(memory_address: u64, bytes: usize) c_int {
     if (linux.E.init(linux.munmap(memory, bytes)) != .SUCCESS) return @intFromEnum(Status.invalid_argument);
     return 0;
 }
+
+test "sendmmsg with a GSO run -> recvmmsg with GRO gives back every datagram, tail included" {
+    var bind_record: address.Record = [_]u8{0} ** address.record_bytes;
+    bind_record[0] = address.family_ipv4;
+    bind_record[4..8].* = .{ 127, 0, 0, 1 };
+    var info: [udp_socket.info_slots]i32 = undefined;
+    const receiver_fd = rudp_udp_open_for_test(&bind_record, udp_socket.option_gro, &info);
+    defer _ = linux.close(receiver_fd);
+    const gro_on = info[udp_socket.info_gro_enabled] == 1;
+    const sender_fd = rudp_udp_open_for_test(&bind_record, 0, &info);
+    defer _ = linux.close(sender_fd);
+
+    // 20 x 1000 B + a 300 B tail to the receiver, staged from slot 5 so the run wraps.
+    const slot_bytes = 1024;
+    const slot_count = 32;
+    var slab: [slot_count * slot_bytes]u8 = undefined;
+    var meta: [slot_count]SendMeta = undefined;
+    var destination = bind_record;
+    const receiver_port: u16 = @intCast(udp_socket.localPort(receiver_fd));
+    destination[2..4].* = @bitCast(std.mem.nativeToBig(u16, receiver_port));
+    const first = 5;
+    for (0..21) |i| {
+        const slot = (first + i) % slot_count;
+        meta[slot] = .{ .length = if (i < 20) 1000 else 300, .address = destination };
+        @memset(slab[slot * slot_bytes ..][0..slot_bytes], @intCast(i));
+    }
+    var result: [send_result_slots]u32 = undefined;
+    const left = rudp_udp_send_batch(sender_fd, &slab, slot_bytes, slot_count, &meta, first, 21, send_option_gso, &result);
+    try std.testing.expectEqual(@as(c_int, 21), left);
+    try std.testing.expectEqual(@as(u32, 21), result[send_result_sent]);
+    if (result[send_result_gso_refused] == 0) try std.testing.expectEqual(@as(u32, 1), result[send_result_gso_messages]);
+
+    const receive_slots = 4;
+    var buffer: [receive_slots * 65536]u8 = undefined;
+    var descriptors: [receive_slots * 64]Descriptor = undefined;
+    var stats: [4]u32 = undefined;
+    var received: usize = 0;
+    var rounds: usize = 0;
+    while (received < 21 and rounds < 1000) : (rounds += 1) {
+        const count = rudp_udp_recv_batch(receiver_fd, &buffer, 65536, receive_slots, &descriptors, descriptors.len, &stats);
+        if (count == @intFromEnum(Status.would_block)) {
+            std.Thread.sleep(std.time.ns_per_ms);
+            continue;
+        }
+        try std.testing.expect(count > 0);
+        for (descriptors[0..@intCast(count)]) |descriptor| {
+            try std.testing.expectEqual(@as(u32, if (received < 20) 1000 else 300), descriptor.length);
+            try std.testing.expectEqual(@as(u8, @intCast(received)), buffer[descriptor.offset]);
+            if (gro_on and received < 20) try std.testing.expectEqual(@as(u16, 1000), descriptor.segment_bytes);
+            received += 1;
+        }
+    }
+    try std.testing.expectEqual(@as(usize, 21), received);
+}
+
+fn rudp_udp_open_for_test(record: *const address.Record, options: u32, info: *[udp_socket.info_slots]i32) i32 {
+    const fd = udp_socket.rudp_udp_open(record, options, 1 << 20, 1 << 20, info);
+    std.debug.assert(fd >= 0);
+    return fd;
+}

@@ -73,7 +73,7 @@ fn fail(fd: i32, info: [*]i32, errno: linux.E) c_int {
 /// Returns the fd (>= 0) or a negative Status; `info` (info_slots i32) receives the local
 /// port, buffer sizes actually obtained (as getsockopt reports them, i.e. doubled by the
 /// kernel), whether UDP_GRO is on, and the errno of a failure.
-export fn rudp_udp_open(bind_address: [*]const u8, options: u32, recv_buffer_bytes: i32, send_buffer_bytes: i32, info: [*]i32) c_int {
+pub export fn rudp_udp_open(bind_address: [*]const u8, options: u32, recv_buffer_bytes: i32, send_buffer_bytes: i32, info: [*]i32) c_int {
     @memset(info[0..info_slots], 0);
     const record: *const address.Record = bind_address[0..address.record_bytes];
     const socket_address = address.toSocketAddress(record) orelse return @intFromEnum(Status.invalid_argument);
