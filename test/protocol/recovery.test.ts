@@ -1,0 +1,156 @@
+// Unit tests of RTT estimation (RFC 9002 §5), received ranges, loss detection (packet and
+// time thresholds, RFC 9002 §6) and the PTO with backoff.
+import { describe, expect, test } from "bun:test";
+import { ReceivedRanges, ReceiveVerdict } from "../../src/protocol/recovery/ackRanges.ts";
+import { AckVerdict, LossDetection, type RecoveryHost } from "../../src/protocol/recovery/lossDetection.ts";
+import { GRANULARITY_US, INITIAL_RTT_US, RttEstimator } from "../../src/protocol/recovery/rtt.ts";
+import { SentFlag, SentPacketRing } from "../../src/protocol/recovery/sentPackets.ts";
+import { FrameReader, writeAck } from "../../src/protocol/wire/frames.ts";
+import { decodePacketNumber } from "../../src/protocol/wire/packet.ts";
+
+describe("RttEstimator", () => {
+  test("first sample initialises, later samples use alpha 1/8 and beta 1/4", () => {
+    const rtt = new RttEstimator();
+    expect(rtt.smoothedUs).toBe(INITIAL_RTT_US);
+    rtt.update(100_000, 0);
+    expect([rtt.smoothedUs, rtt.varianceUs, rtt.minUs]).toEqual([100_000, 50_000, 100_000]);
+    rtt.update(180_000, 0);
+    expect(rtt.varianceUs).toBe(0.75 * 50_000 + 0.25 * 80_000);
+    expect(rtt.smoothedUs).toBe(0.875 * 100_000 + 0.125 * 180_000);
+    expect(rtt.minUs).toBe(100_000);
+  });
+
+  test("ACK delay is subtracted only when the result stays above the minimum", () => {
+    const rtt = new RttEstimator();
+    rtt.update(100_000, 0);
+    rtt.update(130_000, 20_000); // 130k >= 100k + 20k: adjusted to 110k
+    expect(rtt.smoothedUs).toBe(0.875 * 100_000 + 0.125 * 110_000);
+    const other = new RttEstimator();
+    other.update(100_000, 0);
+    other.update(105_000, 20_000); // would go below min: not adjusted
+    expect(other.smoothedUs).toBe(0.875 * 100_000 + 0.125 * 105_000);
+  });
+
+  test("PTO and loss delay", () => {
+    const rtt = new RttEstimator();
+    rtt.update(10_000, 0);
+    expect(rtt.probeTimeoutUs(2_000)).toBe(10_000 + 4 * 5_000 + 2_000);
+    expect(rtt.lossDelayUs()).toBe((9 / 8) * 10_000);
+    const tiny = new RttEstimator();
+    tiny.update(100, 0);
+    expect(tiny.lossDelayUs()).toBe(GRANULARITY_US);
+  });
+});
+
+describe("ReceivedRanges", () => {
+  test("merges, detects duplicates, and forgets the oldest beyond capacity", () => {
+    const r = new ReceivedRanges(3);
+    for (const pn of [0, 1, 2, 5, 6, 4, 10]) {
+      expect(r.classify(pn)).toBe(ReceiveVerdict.fresh);
+      r.insert(pn);
+    }
+    expect(Array.from(r.ranges.subarray(0, r.count * 2))).toEqual([10, 10, 6, 4, 2, 0]);
+    expect(r.classify(5)).toBe(ReceiveVerdict.duplicate);
+    r.insert(3); // joins 4..6 and 0..2
+    expect(Array.from(r.ranges.subarray(0, r.count * 2))).toEqual([10, 10, 6, 0]);
+    r.insert(20);
+    r.insert(30); // a 4th range: the oldest (0..6) is forgotten
+    expect(r.count).toBe(3);
+    expect(r.classify(3)).toBe(ReceiveVerdict.outOfWindow);
+  });
+
+  test("packet numbers decode across the 32-bit wire truncation", () => {
+    expect(decodePacketNumber(0xfffffffe, 0x00000001)).toBe(0x100000001);
+    expect(decodePacketNumber(0x100000005, 0xfffffff0)).toBe(0xfffffff0);
+    expect(decodePacketNumber(-1, 0)).toBe(0);
+    expect(decodePacketNumber(2 ** 40 + 7, (2 ** 40 + 9) % 2 ** 32)).toBe(2 ** 40 + 9);
+  });
+});
+
+class Host implements RecoveryHost {
+  acked: number[] = [];
+  lost: number[] = [];
+  spurious = 0;
+  constructor(private readonly sent: SentPacketRing) {}
+  onPacketAcked(index: number): void {
+    this.acked.push(this.pnOf(index));
+  }
+  onLostPacketAcked(): void {
+    this.spurious++;
+  }
+  onPacketLost(index: number): void {
+    this.lost.push(this.pnOf(index));
+  }
+  private pnOf(index: number): number {
+    return this.sent.firstPn + ((index - this.sent.head) & this.sent.mask);
+  }
+}
+
+function ackFrame(ranges: number[], delayUs = 0): FrameReader {
+  const out = new Uint8Array(1500);
+  const end = writeAck(out, 0, new Float64Array(ranges), ranges.length / 2, delayUs, 1500);
+  const reader = new FrameReader();
+  reader.reset(out, 0, end);
+  reader.next();
+  return reader;
+}
+
+function setup(packets: number, intervalUs = 1_000) {
+  const sent = new SentPacketRing(8, 1 << 12);
+  const loss = new LossDetection(sent, 2_000);
+  const flags = SentFlag.ackEliciting | SentFlag.inFlight;
+  for (let i = 0; i < packets; i++) {
+    sent.push(i * intervalUs, 1200, flags, 0, 0);
+    loss.onPacketSent(i * intervalUs, flags);
+    loss.bytesInFlight += 1200;
+  }
+  return { sent, loss, host: new Host(sent) };
+}
+
+describe("LossDetection", () => {
+  test("packet threshold: three later packets acknowledged make a hole lost", () => {
+    const { loss, host } = setup(10, 10);
+    // Ack 5..9: each of 0..4 is at least 3 below the largest acknowledged (9).
+    expect(loss.onAck(200, ackFrame([9, 5]), host)).toBe(AckVerdict.ok);
+    expect(host.acked.sort((a, b) => a - b)).toEqual([5, 6, 7, 8, 9]);
+    expect(host.lost).toEqual([0, 1, 2, 3, 4]);
+    expect(loss.bytesInFlight).toBe(0);
+  });
+
+  test("time threshold: a hole within 3 packets is lost after 9/8 RTT, via the loss timer", () => {
+    const { loss, host } = setup(4, 1_000); // sent at 0, 1000, 2000, 3000
+    loss.onAck(13_000, ackFrame([3, 2]), host); // RTT sample 10 ms from packet 3
+    expect(loss.rtt.latestUs).toBe(10_000);
+    // Loss delay 11250 us: packets sent at or before 1750 us (0 and 1) are lost by time.
+    expect(host.lost).toEqual([0, 1]);
+    const second = setup(4, 500); // sent at 0, 500, 1000, 1500
+    second.loss.onAck(1_600, ackFrame([3, 3]), second.host); // RTT 100 us -> loss delay = 1 ms granularity
+    expect(second.host.lost).toEqual([0, 1]); // 0: 3 packets behind; 1: sent 500 <= 1600 - 1000
+    expect(second.loss.lossTimeUs).toBe(1_000 + 1_000); // packet 2 becomes lost at 2000 us
+    expect(second.loss.timerUs()).toBe(2_000);
+    second.loss.onTimeout(1_999, second.host);
+    expect(second.host.lost).toEqual([0, 1]);
+    second.loss.onTimeout(2_000, second.host);
+    expect(second.host.lost).toEqual([0, 1, 2]);
+  });
+
+  test("an ACK of a never-sent packet is a violation; a spurious loss is recognised", () => {
+    const { loss, host } = setup(5, 100);
+    expect(loss.onAck(1_000, ackFrame([5, 5]), host)).toBe(AckVerdict.violation);
+    loss.recordSkipped(2);
+    expect(loss.onAck(1_000, ackFrame([4, 1]), host)).toBe(AckVerdict.violation);
+  });
+
+  test("PTO doubles with each consecutive timeout and resets on an ACK", () => {
+    const { loss, host } = setup(1, 0);
+    const base = loss.rtt.probeTimeoutUs(2_000);
+    expect(loss.timerUs()).toBe(base);
+    expect(loss.onTimeout(base, host)).toBe(true);
+    expect(loss.timerUs()).toBe(2 * base);
+    expect(loss.onTimeout(2 * base, host)).toBe(true);
+    expect(loss.timerUs()).toBe(4 * base);
+    loss.onAck(4 * base, ackFrame([0, 0]), host);
+    expect(loss.ptoCount).toBe(0);
+    expect(loss.timerUs()).toBe(Infinity); // nothing in flight
+  });
+});
