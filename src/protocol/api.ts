@@ -138,6 +138,8 @@ export interface ConnectionStats {
   rttMinUs: number;
   latestRttUs: number;
   congestionWindowBytes: number;
+  /** Which controller runs this connection (set by this engine). */
+  congestionControl?: CongestionControlName;
   bytesInFlight: number;
   packetsSent: number;
   packetsReceived: number;

@@ -417,6 +417,7 @@ export class Endpoint implements Engine, ConnectionContext {
       rttMinUs: rtt.minUs === Infinity ? 0 : rtt.minUs,
       latestRttUs: rtt.latestUs,
       congestionWindowBytes: c.cc.windowBytes,
+      congestionControl: c.cc.name,
       bytesInFlight: c.recovery.bytesInFlight,
       packetsSent: c.packetsSent,
       packetsReceived: c.packetsReceived,
