@@ -44,7 +44,9 @@ export class RudpConnection extends EventEmitter<ConnectionEvents> {
     return this.closedInfo;
   }
 
-  /** Returns false when the send buffer is full (wait for "drain"). Throws RudpError for a
+  /** Returns false when the send buffer is full (wait for "drain"), or when the connection is
+   *  closing and its "close" event has not been dispatched yet (a message that arrived with the
+   *  peer's CLOSE is delivered first, and a reply to it must not throw). Throws RudpError for a
    *  message over the size limit, a bad channel, or a closed connection. */
   send(channel: number, data: Uint8Array): boolean {
     if (!Number.isInteger(channel) || channel < 0 || channel > 255) {
@@ -63,7 +65,7 @@ export class RudpConnection extends EventEmitter<ConnectionEvents> {
       case "too-large":
         throw new RudpError("ERR_MESSAGE_TOO_LARGE", `message of ${data.length} bytes is over the limit (maxMessageBytes): split it or raise the limit`);
       case "closed":
-        throw new RudpError("ERR_CONNECTION_CLOSED", "cannot send: the connection is closing", "closing");
+        return false; // closing: the "close" event follows; throwing here took the server down
     }
   }
 
