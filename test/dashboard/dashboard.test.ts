@@ -12,7 +12,7 @@ import { connect, type RudpConnection } from "../../src/index.ts";
 import type { StatsSnapshot } from "../../src/metrics/statsSchema.ts";
 import { ensureChromium, launchChromium } from "./chromium.ts";
 import { chartLastValues, FIGURE_SOURCES, parseShownNumber, readShown, waitFor, type ShownFigures } from "./pageProbe.ts";
-import { freeTcpPort, startRealServer, type RunningServer } from "./realServer.ts";
+import { freeTcpPort, freeUdpPort, startRealServer, type RunningServer } from "./realServer.ts";
 import { startStandInMetricsServer } from "./standInStats.ts";
 
 const SCREENSHOT_TEMP_PATH = join(tmpdir(), "bun-rudp-dashboard.png");
@@ -109,6 +109,17 @@ function expectAgreesWithFetched(shown: ShownFigures, fetched: StatsSnapshot): v
   }
 }
 
+/** Waits for the page's next poll to render, then fetches /stats at once. */
+async function readAfterNextPoll(page: Page, metricsUrl: string): Promise<{ shown: ShownFigures; fetched: StatsSnapshot }> {
+  const before = (await readShown(page)).snapshotMs;
+  const shown = await waitFor("the page's next poll", 3000, async () => {
+    const figures = await readShown(page);
+    return figures.snapshotMs > before ? figures : undefined;
+  }, 40);
+  const fetched = (await (await fetch(`${metricsUrl}/stats`)).json()) as StatsSnapshot;
+  return { shown, fetched };
+}
+
 function renderedSnapshot(shown: ShownFigures, received: StatsSnapshot[]): StatsSnapshot {
   const rendered = received.find((snapshot) => snapshot.timestampMs === shown.snapshotMs);
   if (!rendered) throw new Error(`the page shows snapshot ${shown.snapshotMs}, which was not among the ${received.length} /stats answers seen`);
@@ -171,9 +182,9 @@ describe("dashboard", () => {
         console.log("dashboard test: the server reports no RTT samples yet (rttUsSinceStart.count = 0); the RTT chart is not checked");
       }
 
-      // Exact: the figures are the snapshot the page received. Close: a fresh /stats agrees.
-      const shown = await readShown(page);
-      const fetched = (await (await fetch(`${server.metricsUrl}/stats`)).json()) as StatsSnapshot;
+      // Exact: the figures are the snapshot the page received. Close: a /stats fetched right
+      // after the page's next poll agrees (usually the same one-second window).
+      const { shown, fetched } = await readAfterNextPoll(page, server.metricsUrl);
       expect(shown.status).toBe("live");
       expectShownMatches(shown, renderedSnapshot(shown, received));
       expectAgreesWithFetched(shown, fetched);
@@ -201,6 +212,7 @@ describe("dashboard", () => {
       await waitFor("the page to come back live", 6000, async () => ((await readShown(page)).status === "live" ? true : undefined));
       const recovered = await readShown(page);
       expect(recovered.values.pid).toBe(server.pid);
+      expect(recovered.values["connections-active"]).toBe(0);
       expect(await page.getByTestId("disconnected-banner").isVisible()).toBe(false);
       expect(await page.getByTestId("restart-notice").isVisible()).toBe(true);
       expect(pageErrors).toEqual([]);
@@ -214,6 +226,43 @@ describe("dashboard", () => {
       await server?.stop();
     }
   }, 40_000 + (process.env.UPDATE_SCREENSHOT === "1" ? SCREENSHOT_HISTORY_MS : 0));
+
+  // Fails today: with --workers the primary's /stats throws "WebAssembly is not ready yet!"
+  // (src/metrics/histogram.ts decodes worker histograms with useWebAssembly = true, and nothing
+  // initialises hdr-histogram-js's WebAssembly). Run it with `bun test --todo test/dashboard`;
+  // once it passes, make it a plain test.
+  (skipReason ? test.skip : test.todo)("--workers 2: the page shows the primary's aggregate of both workers", async () => {
+    const metricsPort = freeTcpPort();
+    const udpPort = await freeUdpPort();
+    let server: RunningServer | null = await startRealServer(metricsPort, ["--workers", "2", "--port", String(udpPort)]);
+    const clients: RudpConnection[] = [];
+    let load: ReturnType<typeof startLoad> | null = null;
+    try {
+      for (let i = 0; i < 2; i++) clients.push(await connect("127.0.0.1", udpPort));
+      load = startLoad(clients);
+      const { page, received, pageErrors } = await openDashboard(`${server.metricsUrl}/`);
+      await waitFor("non-zero traffic in the charts", 10_000, async () => {
+        const messages = await chartLastValues(page, "chart-messages");
+        return messages.last.every((value) => value !== null && value > 0) ? true : undefined;
+      });
+      const { shown, fetched } = await readAfterNextPoll(page, server.metricsUrl);
+      expectShownMatches(shown, renderedSnapshot(shown, received));
+      expectAgreesWithFetched(shown, fetched);
+      expect(shown.values.workers).toBe(2);
+      expect(shown.values.pid).toBe(server.pid);
+      expect(shown.values["connections-active"]).toBe(2);
+      expect(pageErrors).toEqual([]);
+      await page.close();
+    } catch (error) {
+      if (server) console.log(`server log:\n${server.log()}`);
+      throw error;
+    } finally {
+      load?.stop();
+      for (const client of clients) if (!client.closed) client.close();
+      await server?.stop();
+      server = null;
+    }
+  }, 30_000);
 
   chromiumTest("stand-in stats: every section renders what /stats says, disconnected and recovery", async () => {
     let standIn = startStandInMetricsServer();

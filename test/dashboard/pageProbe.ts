@@ -11,11 +11,22 @@ export interface ShownFigures {
   texts: Record<string, string>;
 }
 
+// The page's DOM as far as these probes use it (the project compiles without the DOM library).
+interface PageElement {
+  dataset: Record<string, string | undefined>;
+  textContent: string | null;
+}
+interface PageDocument {
+  querySelectorAll(selector: string): Iterable<PageElement>;
+  body: PageElement;
+}
+
 export function readShown(page: Page): Promise<ShownFigures> {
   return page.evaluate(() => {
+    const document = (globalThis as unknown as { document: PageDocument }).document;
     const values: Record<string, number | null> = {};
     const texts: Record<string, string> = {};
-    for (const element of document.querySelectorAll<HTMLElement>("[data-testid]")) {
+    for (const element of document.querySelectorAll("[data-testid]")) {
       const id = element.dataset.testid!;
       texts[id] = (element.textContent ?? "").trim();
       if (element.dataset.value !== undefined) values[id] = element.dataset.value === "" ? null : Number(element.dataset.value);
@@ -84,10 +95,10 @@ export function parseShownNumber(text: string): number {
 }
 
 /** Polls `check` (bounded by timeoutMs) until it returns a value other than undefined. */
-export async function waitFor<T>(what: string, timeoutMs: number, check: () => Promise<T | undefined>): Promise<T> {
+export async function waitFor<T>(what: string, timeoutMs: number, check: () => Promise<T | undefined>, intervalMs = 150): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   let last: unknown = undefined;
-  for (let attempt = 0; attempt < 1000; attempt++) {
+  for (let attempt = 0; attempt < 2000; attempt++) {
     try {
       const value = await check();
       if (value !== undefined) return value;
@@ -95,15 +106,15 @@ export async function waitFor<T>(what: string, timeoutMs: number, check: () => P
       last = error;
     }
     if (Date.now() >= deadline) break;
-    await Bun.sleep(150);
+    await Bun.sleep(intervalMs);
   }
   throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${last ? `: ${(last as Error).message}` : ""}`);
 }
 
-/** Lasts plotted value of every series of a chart (null for a gap), as uPlot holds them. */
+/** Last plotted value of every series of a chart (null for a gap), as uPlot holds them. */
 export function chartLastValues(page: Page, chartId: string): Promise<{ points: number; last: (number | null)[]; maxima: number[] }> {
   return page.evaluate((id) => {
-    const chart = (window as unknown as { rudpDashboard: { charts: Record<string, { data: (number | null)[][] }> } }).rudpDashboard.charts[id]!;
+    const chart = (globalThis as unknown as { rudpDashboard: { charts: Record<string, { data: (number | null)[][] }> } }).rudpDashboard.charts[id]!;
     const [xs, ...series] = chart.data;
     return {
       points: xs!.length,

@@ -10,6 +10,7 @@ const STOP_TIMEOUT_MS = 6_000;
 const LOG_LINES_KEPT_MAX = 40;
 
 export interface RunningServer {
+  /** The UDP port (0 with --workers and --port 0: each worker then has its own). */
   udpPort: number;
   metricsUrl: string;
   pid: number;
@@ -24,6 +25,14 @@ export function freeTcpPort(): number {
   const probe = Bun.serve({ hostname: "127.0.0.1", port: 0, fetch: () => new Response("") });
   const port = probe.port!;
   probe.stop(true);
+  return port;
+}
+
+/** A UDP port free on 127.0.0.1 right now (for --workers, which share one port). */
+export async function freeUdpPort(): Promise<number> {
+  const probe = await Bun.udpSocket({ hostname: "127.0.0.1", port: 0 });
+  const port = probe.port;
+  probe.close();
   return port;
 }
 
@@ -57,9 +66,12 @@ export async function startRealServer(metricsPort: number, extraArgs: string[] =
   );
   const lines: string[] = [];
   const log = () => lines.join("\n");
+  // With --workers the primary's "N workers share udp://..." line comes once every worker
+  // listens and the aggregate metrics port is up; without, the one "listening on" line.
+  const ready = extraArgs.includes("--workers") ? /workers share udp:\/\/[^\s]*:(\d+)/ : /listening on udp:\/\/[^\s]*:(\d+)/;
   const listening = new Promise<number>((resolve) => {
     const onLine = (line: string) => {
-      const match = /listening on udp:\/\/[^\s]*:(\d+)/.exec(line);
+      const match = ready.exec(line);
       if (match) resolve(Number(match[1]));
     };
     void collectLines(child.stdout, lines, onLine);
