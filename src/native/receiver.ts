@@ -53,9 +53,13 @@ export type DatagramVisitor = (
 export interface NativeReceiverOptions {
   /** Descriptor ring capacity, a power of two (default 4096). */
   ringSlots?: number;
-  /** Receive slots in the slab (default ringSlots when GRO is off; with GRO ringSlots / 16, 16..256). */
+  /**
+   * Slab size in slots: the slab holds `slots * slotBytes` bytes (default ringSlots when GRO
+   * is off; with GRO ringSlots / 16, clamped to 16..256, i.e. up to 16 MiB). Datagrams
+   * are packed at 64-byte granularity, so many more small datagrams than `slots` fit.
+   */
   slots?: number;
-  /** Bytes per slot (default 2048, or 65536 when the socket has GRO on). */
+  /** Largest datagram one receive buffer takes (default 2048, or 65536 with GRO on). */
   slotBytes?: number;
   /** Datagrams per recvmmsg (default 64, at most 64). */
   batchSize?: number;

@@ -4,10 +4,13 @@
 //! (last 4 bytes = little-endian CRC32C of everything before them), and publishes
 //! descriptors into the SPSC ring (ring.zig) that TypeScript drains through views.
 //!
-//! Slot ownership: slots are filled in cyclic order. A slot that produced descriptors
-//! at ring positions [p, q) is reused only once the consumer's head has reached q, i.e.
-//! after TypeScript released every datagram in it (head advance is the release).
-//! When the ring or the slots are full, datagrams are dropped and counted by reason.
+//! Slab space: the slab is a byte ring. Each recvmmsg posts up to batch_size buffers of
+//! slot_bytes (the largest datagram, 64 KiB with GRO) side by side at the write cursor,
+//! then moves the datagrams it got down next to each other (rounded to 64 bytes), so
+//! small datagrams take ~their own size, not a whole slot. A batch's bytes are given back
+//! in order once the consumer's head has passed its last descriptor (head advance is the
+//! release), so nothing TypeScript may still read is ever overwritten. When the ring or
+//! the slab is full, datagrams are dropped and counted by reason.
 //!
 //! Doorbell: after publishing, if the consumer set the ring's idle flag, the flag is
 //! swapped to 0 and the doorbell (a bun:ffi threadsafe JSCallback) is called once.
@@ -59,6 +62,54 @@ pub const layout_slots = 7;
 const segments_per_gro_buffer_max = 64;
 const slot_count_max = 1 << 20;
 
+/// Bytes a packed datagram takes in the slab: cache-line multiples, never zero (so a
+/// batch always has a size and the byte ring's full/empty cases stay distinct).
+fn packedBytes(length: u32) u32 {
+    return @max(64, std.mem.alignForward(u32, length, 64));
+}
+
+/// The slab as a byte ring with in-order release (a bip buffer): batches take space at
+/// the cursor, and give it back when the ring head passes their last descriptor.
+const SlabSpace = struct {
+    capacity: u32,
+    cursor: u32 = 0,
+    batches: []Batch,
+    first: u32 = 0,
+    count: u32 = 0,
+
+    const Batch = struct { begin: u32, end: u32, ring_end: u32 };
+
+    fn release(self: *SlabSpace, head: u32) void {
+        while (self.count > 0) {
+            const oldest = self.batches[self.first];
+            if (@as(i32, @bitCast(head -% oldest.ring_end)) < 0) break;
+            self.first = (self.first + 1) % @as(u32, @intCast(self.batches.len));
+            self.count -= 1;
+        }
+        if (self.count == 0) self.cursor = 0; // all free: start over at the front
+    }
+
+    /// The largest contiguous free run at the cursor, or at the front when the run at the
+    /// cursor is shorter than `wanted` (the cursor then wraps).
+    fn freeRegion(self: *SlabSpace, wanted: u32) struct { begin: u32, bytes: u32 } {
+        if (self.count == 0) return .{ .begin = 0, .bytes = self.capacity };
+        const oldest = self.batches[self.first].begin;
+        if (self.cursor > oldest) { // used = [oldest, cursor)
+            if (self.capacity - self.cursor >= wanted) return .{ .begin = self.cursor, .bytes = self.capacity - self.cursor };
+            return .{ .begin = 0, .bytes = oldest };
+        }
+        return .{ .begin = self.cursor, .bytes = oldest - self.cursor }; // wrapped: used = [oldest, end) + [0, cursor)
+    }
+
+    fn push(self: *SlabSpace, begin: u32, end: u32, ring_end: u32) void {
+        std.debug.assert(self.count < self.batches.len);
+        const index = (self.first + self.count) % @as(u32, @intCast(self.batches.len));
+        self.batches[index] = .{ .begin = begin, .end = end, .ring_end = ring_end };
+        self.count += 1;
+        self.cursor = end;
+    }
+};
+
 const Receiver = struct {
     fd: i32,
     stop_fd: i32,
@@ -73,10 +124,7 @@ const Receiver = struct {
     doorbell: ?Doorbell,
     counters: *[counter_count]u64,
     counters_memory: []align(std.heap.page_size_min) u8,
-    /// Per slot: held by descriptors until head reaches slot_release[slot].
-    slot_held: []bool,
-    slot_release: []u32,
-    next_slot: u32 = 0,
+    space: SlabSpace,
     descriptors: []Descriptor,
     scratch: batch_io.ReceiveScratch = .{},
     thread: ?std.Thread = null,
@@ -86,36 +134,40 @@ const Receiver = struct {
         @atomicStore(u64, pointer, pointer.* + amount, .monotonic);
     }
 
-    fn slotFree(self: *Receiver, slot: u32) bool {
-        if (!self.slot_held[slot]) return true;
-        const head = self.ring.headAcquire();
-        if (@as(i32, @bitCast(head -% self.slot_release[slot])) < 0) return false;
-        self.slot_held[slot] = false;
-        return true;
-    }
-
-    /// Offsets of up to batch_size free slots in cyclic order from next_slot.
-    fn collectFreeSlots(self: *Receiver, offsets: []u32) usize {
-        var found: usize = 0;
-        while (found < offsets.len) {
-            const slot: u32 = @intCast((self.next_slot + found) % self.slot_count);
-            if (!self.slotFree(slot)) break;
-            offsets[found] = slot * self.slot_bytes;
-            found += 1;
-        }
-        return found;
-    }
-
-    /// The consumer holds every slot: receive into the spare slot past the end and drop.
+    /// No room in the slab: receive into the spare area past its end, and drop.
     fn drainIntoSpare(self: *Receiver) Status {
         var offsets: [batch_io.messages_per_call_max]u32 = undefined;
         const vlen = @min(self.batch_size, batch_io.messages_per_call_max);
-        for (offsets[0..vlen]) |*offset| offset.* = self.slot_count * self.slot_bytes;
+        for (offsets[0..vlen]) |*offset| offset.* = self.space.capacity;
         var counts: batch_io.ReceiveCounts = .{};
         const status = batch_io.receiveBatch(self.fd, self.slab, offsets[0..vlen], self.slot_bytes, self.descriptors, &self.scratch, &counts);
         self.count(.syscalls_receive, 1);
         if (status == .ok) self.count(.drops_no_slot, counts.descriptors + counts.truncated + counts.descriptor_overflow);
         return status;
+    }
+
+    /// Moves the datagrams of one receive (posted slot_bytes apart from `begin`) down next
+    /// to each other and rewrites descriptor offsets. Returns the end of the packed bytes.
+    fn pack(self: *Receiver, begin: u32, messages: u32, descriptors: []Descriptor) u32 {
+        var packed_at: [batch_io.messages_per_call_max]u32 = undefined;
+        var write = begin;
+        for (0..messages) |i| {
+            const message = &self.scratch.messages[i];
+            const truncated = message.hdr.flags & linux.MSG.TRUNC != 0;
+            const length: u32 = if (truncated) 0 else message.len;
+            const source = begin + @as(u32, @intCast(i)) * self.slot_bytes;
+            packed_at[i] = write;
+            if (length > 0 and source != write) std.mem.copyForwards(u8, self.slab[write..][0..length], self.slab[source..][0..length]);
+            write += packedBytes(length);
+        }
+        var previous_message: u32 = std.math.maxInt(u32);
+        for (descriptors) |*descriptor| {
+            const message = (descriptor.offset - begin) / self.slot_bytes;
+            descriptor.offset = descriptor.offset - (begin + message * self.slot_bytes) + packed_at[message];
+            if (message != previous_message and descriptor.segment_bytes != 0) self.count(.gro_buffers, 1);
+            previous_message = message;
+        }
+        return write;
     }
 
     fn verify(self: *Receiver, descriptor: *Descriptor) void {
@@ -137,22 +189,29 @@ const Receiver = struct {
     /// room for: the queue is then (almost surely) empty, and poll() finds out for less
     /// than another recvmmsg that fails with EAGAIN.
     fn receiveOnce(self: *Receiver) Status {
+        self.space.release(self.ring.headAcquire());
+        const region = self.space.freeRegion(self.slot_bytes);
+        const posted: u32 = @min(@min(self.batch_size, batch_io.messages_per_call_max), region.bytes / self.slot_bytes);
+        if (posted == 0) return self.drainIntoSpare();
         var offsets: [batch_io.messages_per_call_max]u32 = undefined;
-        const free = self.collectFreeSlots(offsets[0..@min(self.batch_size, batch_io.messages_per_call_max)]);
-        if (free == 0) return self.drainIntoSpare();
+        for (0..posted) |i| offsets[i] = region.begin + @as(u32, @intCast(i)) * self.slot_bytes;
         var counts: batch_io.ReceiveCounts = .{};
-        const status = batch_io.receiveBatch(self.fd, self.slab, offsets[0..free], self.slot_bytes, self.descriptors, &self.scratch, &counts);
+        const status = batch_io.receiveBatch(self.fd, self.slab, offsets[0..posted], self.slot_bytes, self.descriptors, &self.scratch, &counts);
         self.count(.syscalls_receive, 1);
         if (status != .ok) return status;
-        defer self.next_slot = @intCast((self.next_slot + counts.messages) % self.slot_count);
         self.count(.batches, 1);
         self.count(.drops_truncated, counts.truncated);
         self.count(.drops_descriptor_overflow, counts.descriptor_overflow);
-        self.publishBatch(self.descriptors[0..counts.descriptors], offsets[0..counts.messages]);
-        return if (counts.messages < free) .would_block else .ok;
+        const descriptors = self.descriptors[0..counts.descriptors];
+        const end = self.pack(region.begin, counts.messages, descriptors);
+        const ring_end = self.publishBatch(descriptors);
+        if (ring_end) |tail| self.space.push(region.begin, end, tail);
+        return if (counts.messages < posted) .would_block else .ok;
     }
 
-    fn publishBatch(self: *Receiver, descriptors: []Descriptor, slot_offsets: []const u32) void {
+    /// Verifies and publishes what fits in the ring. Returns the new tail, or null when
+    /// nothing was published (the batch's slab bytes are then free again at once).
+    fn publishBatch(self: *Receiver, descriptors: []Descriptor) ?u32 {
         var tail = self.ring.tailRelaxed();
         const free = self.ring.freeSlots(tail, @intCast(descriptors.len));
         const accepted: u32 = @intCast(@min(free, descriptors.len));
@@ -162,23 +221,16 @@ const Receiver = struct {
             self.ring.slot(tail).* = descriptor.*;
             tail +%= 1;
             bytes += descriptor.length;
-            if (descriptor.segment_bytes != 0 and descriptor.offset % self.slot_bytes == 0) self.count(.gro_buffers, 1);
-        }
-        // Every slot of this batch is held until head passes the last descriptor published
-        // so far; slots whose datagrams were all dropped are free again at once.
-        for (slot_offsets) |offset| {
-            const slot = offset / self.slot_bytes;
-            self.slot_held[slot] = accepted > 0;
-            self.slot_release[slot] = tail;
         }
         self.count(.drops_ring_full, descriptors.len - accepted);
-        if (accepted == 0) return;
+        if (accepted == 0) return null;
         self.count(.datagrams, accepted);
         self.count(.bytes, bytes);
         if (self.ring.publish(tail)) {
             self.count(.wakeups, 1);
             if (self.doorbell) |doorbell| doorbell();
         }
+        return tail;
     }
 
     fn pinToCpu(self: *Receiver) void {
@@ -237,7 +289,7 @@ fn create(fd: i32, ring_capacity: u32, slot_count: u32, slot_bytes_wanted: u32, 
         error.OutOfMemory => error.OutOfMemory,
     };
     errdefer ring.deinit();
-    const slab_bytes = (@as(usize, slot_count) + 1) * slot_bytes; // +1: the spare slot for drops
+    const slab_bytes = (@as(usize, slot_count) + 1) * slot_bytes; // +1: the spare area for drops
     if (slab_bytes > std.math.maxInt(u32)) return error.InvalidArgument; // descriptor offsets are u32
     const slab = mapZeroed(slab_bytes) orelse return error.OutOfMemory;
     errdefer _ = linux.munmap(slab.ptr, slab.len);
@@ -246,11 +298,9 @@ fn create(fd: i32, ring_capacity: u32, slot_count: u32, slot_bytes_wanted: u32, 
     const segments: usize = if (options & option_gro != 0) segments_per_gro_buffer_max else 1;
     const descriptors = try allocator.alloc(Descriptor, @min(batch_size, batch_io.messages_per_call_max) * segments);
     errdefer allocator.free(descriptors);
-    const slot_held = try allocator.alloc(bool, slot_count);
-    errdefer allocator.free(slot_held);
-    @memset(slot_held, false);
-    const slot_release = try allocator.alloc(u32, slot_count);
-    errdefer allocator.free(slot_release);
+    // Every unreleased batch holds at least one ring entry, so the ring bounds the FIFO.
+    const batches = try allocator.alloc(SlabSpace.Batch, ring.capacity);
+    errdefer allocator.free(batches);
     const stop_rc = linux.eventfd(0, linux.EFD.CLOEXEC | linux.EFD.NONBLOCK);
     if (linux.E.init(stop_rc) != .SUCCESS) return error.OutOfMemory;
     const receiver = try allocator.create(Receiver);
@@ -258,7 +308,7 @@ fn create(fd: i32, ring_capacity: u32, slot_count: u32, slot_bytes_wanted: u32, 
         .fd = fd, .stop_fd = @intCast(stop_rc), .ring = ring, .slab = slab.ptr, .slab_bytes = slab_bytes,
         .slot_bytes = slot_bytes, .slot_count = slot_count, .batch_size = batch_size, .options = options, .cpu = cpu,
         .doorbell = doorbell, .counters = @ptrCast(counters_memory.ptr), .counters_memory = counters_memory,
-        .slot_held = slot_held, .slot_release = slot_release, .descriptors = descriptors,
+        .space = .{ .capacity = @intCast(slot_count * slot_bytes), .batches = batches }, .descriptors = descriptors,
     };
     return receiver;
 }
@@ -270,8 +320,7 @@ fn destroy(receiver: *Receiver) void {
     _ = linux.munmap(receiver.slab, receiver.slab_bytes);
     _ = linux.munmap(receiver.counters_memory.ptr, receiver.counters_memory.len);
     allocator.free(receiver.descriptors);
-    allocator.free(receiver.slot_held);
-    allocator.free(receiver.slot_release);
+    allocator.free(receiver.space.batches);
     allocator.destroy(receiver);
 }
 
