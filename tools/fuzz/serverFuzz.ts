@@ -37,7 +37,7 @@ export const defaultServerFuzzOptions: Omit<ServerFuzzOptions, "port" | "metrics
   ratePerSecond: 40_000,
   seed: 1,
   strangers: 8,
-  reconnectEvery: 5_000,
+  reconnectEvery: 1_000,
   log: () => {},
 };
 
