@@ -14,6 +14,12 @@ export class SimFailure extends Error {
   override name = "SimFailure";
 }
 
+/** The network made the goal impossible (e.g. a burst outage longer than the idle timeout) and
+ *  the engine did the right thing about it: neither a pass nor an engine failure. */
+export class SimInconclusive extends Error {
+  override name = "SimInconclusive";
+}
+
 /** How the simulation makes engines: the project's engine, or the small reference engine. */
 export interface EngineFactory {
   name: string;
@@ -75,6 +81,8 @@ export interface ClosedRecord {
   reason: CloseReason;
   closeCode: number;
   atUs: number;
+  /** Network sequence of the first datagram sent after the closed event. */
+  networkSequence: number;
 }
 
 /** One connection as the simulated application sees it. */
@@ -131,6 +139,9 @@ export class SimEndpoint {
   datagramsDelivered = 0;
   /** Last virtual time an intact datagram arrived from each address (for dead-peer timing). */
   readonly lastHeardUs = new Map<string, number>();
+  /** Highest network sequence among intact datagrams that arrived from each address: did
+   *  anything the peer sent after some moment (say, its closed event) get through? */
+  readonly latestSequenceHeard = new Map<string, number>();
 
   constructor(simulation: Simulation, options: EndpointOptions, address: PeerAddress, prng: Prng, factory: EngineFactory) {
     this.simulation = simulation;
@@ -282,6 +293,10 @@ export class Simulation {
     this.nowUs = Math.max(this.nowUs, endUs);
   }
 
+  inconclusive(message: string): never {
+    throw new SimInconclusive(`[${this.scenario}] seed=${this.seed} t=${(this.nowUs / 1e6).toFixed(6)}s: ${message}`);
+  }
+
   fail(message: string): never {
     throw new SimFailure(
       `[${this.scenario}] seed=${this.seed} t=${(this.nowUs / 1e6).toFixed(6)}s step=${this.steps}: ${message}\n` +
@@ -336,7 +351,11 @@ export class Simulation {
     endpoint.datagramsDelivered++;
     if (datagram.corrupted) endpoint.corruptedDelivered++;
     if (endpoint.config.role === "server") this.account(datagram.from).receivedBytes += datagram.bytes.length;
-    if (!datagram.corrupted) endpoint.lastHeardUs.set(addressKey(datagram.from), this.nowUs);
+    if (!datagram.corrupted) {
+      const fromKey = addressKey(datagram.from);
+      endpoint.lastHeardUs.set(fromKey, this.nowUs);
+      endpoint.latestSequenceHeard.set(fromKey, Math.max(endpoint.latestSequenceHeard.get(fromKey) ?? -1, datagram.sequence));
+    }
     try {
       endpoint.engine.handleDatagram(this.nowUs, datagram.bytes, datagram.from);
     } catch (error) {
@@ -383,7 +402,7 @@ export class Simulation {
           const connection = endpoint.connections.get(event.connection);
           if (connection === undefined) break; // a handshake the server never reported as connected
           if (connection.closed !== null) this.fail(`${endpoint.name} conn ${event.connection}: closed twice (${connection.closed.reason}, then ${event.reason})`);
-          connection.closed = { reason: event.reason, closeCode: event.closeCode, atUs: this.nowUs };
+          connection.closed = { reason: event.reason, closeCode: event.closeCode, atUs: this.nowUs, networkSequence: this.network.nextSequence };
           break;
         }
       }
@@ -449,9 +468,13 @@ export class Simulation {
       if (to === null) this.fail(`${endpoint.name}: pollTransmit returned a datagram without a destination`);
       if (info.length <= 0 || info.length > endpoint.config.mtuBytes) this.fail(`${endpoint.name}: datagram of ${info.length} B, mtuBytes is ${endpoint.config.mtuBytes}`);
       if (endpoint.config.role === "server") this.accountSent(endpoint, to, info.length);
-      if (this.trace) this.traceLine(`${endpoint.name} send -> ${this.nameOf(to)} ${info.length}B`);
       if (this.observeTransmit !== null) this.observeTransmit(endpoint, to, buffer.subarray(0, info.length));
+      const inFlightBefore = this.network.inFlight;
       this.network.send(this.nowUs, endpoint.address, to, buffer.subarray(0, info.length));
+      if (this.trace) {
+        const fate = this.network.inFlight > inFlightBefore ? "" : " (lost in the network)";
+        this.traceLine(`${endpoint.name} send -> ${this.nameOf(to)} ${info.length}B${fate}`);
+      }
     }
   }
 

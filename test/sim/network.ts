@@ -62,6 +62,7 @@ export function perfectLink(): LinkImpairments {
 
 export interface Datagram {
   arrivalUs: number;
+  sentUs: number;
   sequence: number;
   from: PeerAddress;
   to: PeerAddress;
@@ -131,6 +132,11 @@ export class SimNetwork {
     return this.link(from, to).impairments;
   }
 
+  /** The sequence number the next datagram put in flight will get (sends are numbered in order). */
+  get nextSequence(): number {
+    return this.sequence;
+  }
+
   get inFlight(): number {
     return this.heap.length;
   }
@@ -164,20 +170,20 @@ export class SimNetwork {
     const copy = bytes.slice();
     const corrupted = this.prng.chance(impairments.corruptRate);
     if (corrupted) this.corrupt(copy, impairments.corruptBitsMax);
-    this.enqueue(departureUs, from, to, copy, corrupted, false);
+    this.enqueue(nowUs, departureUs, from, to, copy, corrupted, false);
     if (this.prng.chance(impairments.duplicateRate)) {
       this.counters.duplicated++;
-      this.enqueue(departureUs, from, to, copy.slice(), corrupted, true);
+      this.enqueue(nowUs, departureUs, from, to, copy.slice(), corrupted, true);
     }
   }
 
-  private enqueue(departureUs: number, from: PeerAddress, to: PeerAddress, bytes: Uint8Array, corrupted: boolean, duplicate: boolean): void {
+  private enqueue(sentUs: number, departureUs: number, from: PeerAddress, to: PeerAddress, bytes: Uint8Array, corrupted: boolean, duplicate: boolean): void {
     const impairments = this.link(from, to).impairments;
     const jitterUs = impairments.jitterMeanUs > 0 ? Math.floor(this.prng.exponential(impairments.jitterMeanUs)) : 0;
     const arrivalUs = departureUs + impairments.delayUs + jitterUs;
     if (inBlackhole(impairments, arrivalUs)) return this.drop("blackhole");
     if (this.heap.length >= inFlightMax) return this.drop("in-flight-limit");
-    this.heapPush({ arrivalUs, sequence: this.sequence++, from, to, bytes, corrupted, duplicate });
+    this.heapPush({ arrivalUs, sentUs, sequence: this.sequence++, from, to, bytes, corrupted, duplicate });
   }
 
   private lost(link: LinkState): boolean {
