@@ -139,41 +139,39 @@ export class SendQueue {
     if (this.headSerial === this.tailSerial) this.dataTail = 0;
   }
 
-  /** Returns an offset with `length` free contiguous bytes, compacting or growing; -1 if impossible. */
+  /** Returns an offset with `length` free contiguous bytes, compacting or growing; -1 if impossible.
+   *  The buffer at least doubles whenever compaction would leave it more than half full, so each
+   *  byte is moved O(1) times on average. */
   private reserveBytes(length: number): number {
-    if (this.dataTail + length <= this.bytes.length) {
-      const offset = this.dataTail;
-      this.dataTail += length;
-      return offset;
-    }
-    this.compact();
     if (this.dataTail + length > this.bytes.length) {
+      this.compact();
       const needed = this.dataTail + length;
-      const limit = 2 * this.bufferBytesMax;
-      if (needed > limit) return -1;
-      const grown = new Uint8Array(Math.min(limit, Math.max(needed, this.bytes.length * 2)));
-      grown.set(this.bytes.subarray(0, this.dataTail));
-      this.bytes = grown;
+      if (needed * 2 > this.bytes.length) {
+        const limit = 2 * this.bufferBytesMax;
+        if (needed > limit) return -1;
+        const grown = new Uint8Array(Math.min(limit, Math.max(needed * 2, this.bytes.length * 2)));
+        grown.set(this.bytes.subarray(0, this.dataTail));
+        this.bytes = grown;
+      }
     }
     const offset = this.dataTail;
     this.dataTail += length;
     return offset;
   }
 
-  /** Moves the bytes of messages still live to the front of the buffer. */
+  /** Moves the bytes from the oldest queued message on to the front of the buffer. Messages
+   *  are stored in serial order, so that is one copy; released messages in between stay as
+   *  holes until the head passes them. */
   private compact(): void {
-    let write = 0;
-    const bytes = this.bytes;
-    for (let serial = this.headSerial; serial < this.tailSerial; serial++) {
-      const slot = this.slotOf(serial);
-      if (this.done[slot] === 1) continue;
-      const from = this.dataOffset[slot];
-      const length = this.length[slot];
-      if (from !== write) bytes.copyWithin(write, from, from + length);
-      this.dataOffset[slot] = write;
-      write += length;
+    if (this.headSerial === this.tailSerial) {
+      this.dataTail = 0;
+      return;
     }
-    this.dataTail = write;
+    const start = this.dataOffset[this.headIndex];
+    if (start === 0) return;
+    this.bytes.copyWithin(0, start, this.dataTail);
+    for (let serial = this.headSerial; serial < this.tailSerial; serial++) this.dataOffset[this.slotOf(serial)] -= start;
+    this.dataTail -= start;
   }
 
   private growSlots(): void {
