@@ -93,11 +93,11 @@ function benchBatchNoThread(payloadBytes: number, gso: boolean): void {
   rx.close();
 }
 
-async function benchReceiveThread(payloadBytes: number, gso: boolean): Promise<void> {
+async function benchReceiveThread(payloadBytes: number, gso: boolean, packSlab = true): Promise<void> {
   const rx = openUdpSocket({ host: "127.0.0.1", port: 0, recvBufferBytes: 16 << 20, gro: gso });
   const tx = openUdpSocket({ host: "127.0.0.1", port: 0, sendBufferBytes: 16 << 20 });
   const sender = new NativeSender(tx, { slots: 4096, slotBytes: Math.max(payloadBytes, 64), gso });
-  const receiver = new NativeReceiver(rx, { ringSlots: 16384, slots: gso ? 1024 : 16384, batchSize: 64, verifyChecksum: true, onReadable: () => {} });
+  const receiver = new NativeReceiver(rx, { ringSlots: 16384, slots: gso ? 1024 : 16384, batchSize: 64, verifyChecksum: true, packSlab, onReadable: () => {} });
   receiver.start();
   const to = new Uint8Array(20);
   encodeAddress("127.0.0.1", rx.localPort, to, 0);
@@ -122,7 +122,7 @@ async function benchReceiveThread(payloadBytes: number, gso: boolean): Promise<v
   const counters = sender.counters();
   const rxCounters = receiver.counters();
   report(
-    gso ? "native GSO sendmmsg -> GRO rx thread + ring" : "native sendmmsg(64) -> rx thread + ring",
+    (gso ? "native GSO sendmmsg -> GRO rx thread + ring" : "native sendmmsg(64) -> rx thread + ring") + (packSlab ? "" : " (slab not packed)"),
     payloadBytes, received, counters.datagramsSent, elapsed, counters.syscalls, rxCounters.syscallsReceive,
     `CRC ok ${checksumOk === received ? "all" : `${checksumOk}/${received}`}, ring-full drops ${rxCounters.dropsRingFull}, ` +
       `no-slot drops ${rxCounters.dropsNoSlot}, polls ${rxCounters.polls}${gso ? `, GRO buffers ${rxCounters.groBuffers}` : ""}`,
@@ -258,6 +258,7 @@ if (process.argv[2] === "--echo") {
     await benchReceiveThread(payloadBytes, false);
     benchBatchNoThread(payloadBytes, true);
     await benchReceiveThread(payloadBytes, true);
+    await benchReceiveThread(payloadBytes, true, false);
   }
   const pings = Number(process.env.BENCH_PINGS ?? 5000);
   console.log("\nping-pong, 64 B, echo in another process (RTT in us; CPU = this process's CPU / wall)");

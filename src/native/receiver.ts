@@ -38,6 +38,7 @@ const FLAG_CHECKSUM_OK = 1;
 
 const OPTION_VERIFY_CHECKSUM = 1;
 const OPTION_GRO = 2;
+const OPTION_NO_PACK = 4;
 
 /** Counter order of `Counter` in zig/src/rx_thread.zig. */
 const counterNames = [
@@ -63,6 +64,11 @@ export interface NativeReceiverOptions {
   slotBytes?: number;
   /** Datagrams per recvmmsg (default 64, at most 64). */
   batchSize?: number;
+  /**
+   * Pack datagrams next to each other in the slab (default true): small datagrams then
+   * take ~their size instead of a whole slot, for one memmove each in the thread.
+   */
+  packSlab?: boolean;
   /** Check the CRC32C trailer of every datagram (default true). */
   verifyChecksum?: boolean;
   /** Pin the thread to this CPU. */
@@ -105,7 +111,8 @@ export class NativeReceiver {
     this.slotBytes = options.slotBytes ?? (socket.gro ? 65536 : 2048);
     this.slots = options.slots ?? (socket.gro ? Math.min(256, Math.max(16, this.ringSlots >> 4)) : this.ringSlots);
     this.batchSize = Math.min(64, Math.max(1, options.batchSize ?? 64));
-    this.options = (options.verifyChecksum === false ? 0 : OPTION_VERIFY_CHECKSUM) | (socket.gro ? OPTION_GRO : 0);
+    this.options = (options.verifyChecksum === false ? 0 : OPTION_VERIFY_CHECKSUM) | (socket.gro ? OPTION_GRO : 0) |
+      (options.packSlab === false ? OPTION_NO_PACK : 0);
     this.cpu = options.cpu ?? -1;
     this.onReadable = options.onReadable;
     this.ref = options.ref ?? true;

@@ -201,6 +201,22 @@ describe("NativeReceiver", () => {
     expect(sequences).toEqual([20, 21, 22, 23, 24, 25, 26, 27]);
   });
 
+  test("packSlab: false keeps one slot per datagram (8 slots hold 8 small datagrams, the rest drop)", async () => {
+    const p = pair();
+    const receiver = new NativeReceiver(p.receiverSocket, { ringSlots: 64, slots: 8, slotBytes: 1024, packSlab: false, onReadable: () => {} });
+    receiver.start();
+    cleanups.push(() => receiver.stop());
+    for (let sequence = 0; sequence < 8; sequence++) stage(p, sequence, 100, false);
+    flushAll(p);
+    expect(await until(() => receiver.pending() === 8, 2000)).toBe(true);
+    for (let sequence = 8; sequence < 12; sequence++) stage(p, sequence, 100, false);
+    flushAll(p);
+    expect(await until(() => receiver.counters().dropsNoSlot === 4, 2000)).toBe(true);
+    const sequences: number[] = [];
+    receiver.drain((buf, offset, _l, _a, _ao, ok) => { if (ok) sequences.push(buf[offset]!); }, 100);
+    expect(sequences).toEqual([0, 1, 2, 3, 4, 5, 6, 7]);
+  });
+
   test("small datagrams pack into the slab: far more in flight than 64 KiB GRO slots", async () => {
     const p = pair(true);
     // 16 x 64 KiB of slab: as fixed slots that would be 16 datagrams; packed, 100 B each take 128 B.

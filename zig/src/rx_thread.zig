@@ -29,6 +29,9 @@ pub const Doorbell = *const fn () callconv(.c) void;
 pub const option_verify_checksum: u32 = 1;
 /// Receive buffers may hold GRO-coalesced datagrams (up to 64 segments each).
 pub const option_gro: u32 = 2;
+/// Leave datagrams where recvmmsg put them (one slot_bytes stride each) instead of
+/// packing them: no memmove, but each datagram holds a whole slot until released.
+pub const option_no_pack: u32 = 4;
 
 /// Counter indexes (u64 each, in the counters block TypeScript views).
 pub const Counter = enum(u32) {
@@ -156,6 +159,11 @@ const Receiver = struct {
             const truncated = message.hdr.flags & linux.MSG.TRUNC != 0;
             const length: u32 = if (truncated) 0 else message.len;
             const source = begin + @as(u32, @intCast(i)) * self.slot_bytes;
+            if (self.options & option_no_pack != 0) {
+                packed_at[i] = source;
+                write = source + self.slot_bytes;
+                continue;
+            }
             packed_at[i] = write;
             if (length > 0 and source != write) std.mem.copyForwards(u8, self.slab[write..][0..length], self.slab[source..][0..length]);
             write += packedBytes(length);
