@@ -3,12 +3,13 @@
 // both directions), who closes, and whether an attacker sprays garbage; then runs it with every
 // check of runTransfer plus the corruption check.
 
-import type { DeliveryMode, EngineConfig } from "../../src/protocol/api.ts";
+import type { CongestionControlName, DeliveryMode, EngineConfig } from "../../src/protocol/api.ts";
 import type { LinkImpairments } from "./network.ts";
 import { Prng } from "./prng.ts";
 import { checkCorruptionCaught, impaired, runTransfer, type FlowPlan, type TransferOptions } from "./scenarios.ts";
 
 const modes: DeliveryMode[] = ["reliable-ordered", "reliable-unordered", "unreliable", "unreliable-sequenced"];
+const congestionControls: CongestionControlName[] = ["newreno", "cubic", "adaptive"];
 
 export interface RandomScenario {
   options: TransferOptions;
@@ -23,7 +24,8 @@ export function randomScenario(seed: number): RandomScenario {
   impairments.pathMtuBytes = mtuBytes;
   // Extreme delay, loss and a blackhole together can outlast the default 10 s handshake timeout
   // legitimately; the sweep hunts for wrong behaviour, not for slow-but-correct, so give it room.
-  const config: Partial<EngineConfig> = { mtuBytes, handshakeTimeoutUs: 60e6 };
+  const congestionControl = prng.pick(congestionControls);
+  const config: Partial<EngineConfig> = { mtuBytes, handshakeTimeoutUs: 60e6, congestionControl };
   const flows = randomFlows(prng);
   const options: TransferOptions = {
     impairments,
@@ -34,7 +36,7 @@ export function randomScenario(seed: number): RandomScenario {
     closer: prng.chance(0.5) ? "client" : "server",
   };
   const description =
-    `mtu ${mtuBytes}, ${JSON.stringify({ ...impairments, burstLoss: impairments.burstLoss })}, closer ${options.closer}, flows ` +
+    `mtu ${mtuBytes}, ${congestionControl}, ${JSON.stringify({ ...impairments, burstLoss: impairments.burstLoss })}, closer ${options.closer}, flows ` +
     flows.map((f) => `${f.direction}:ch${f.channel}:${f.mode}x${f.count}`).join(" ");
   return { options, description };
 }

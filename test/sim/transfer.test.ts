@@ -84,18 +84,22 @@ test("sim: a 2 s blackhole in the middle of a transfer", () => {
   expect(result.handshakeUs + result.transferUs).toBeGreaterThan(2_800_000);
 });
 
-test("sim: bandwidth cap with a bounded queue (tail drop)", () => {
-  const rateBytesPerSecond = 1.25 * megabyte; // 10 Mbit/s
-  const result = runTransfer("bandwidth cap", scenarioSeed(7), {
-    impairments: impaired({ delayUs: 20_000, bandwidthBytesPerSecond: rateBytesPerSecond, queueBytesMax: 64_000 }),
-    flows: [{ direction: "up", channel: 0, mode: "reliable-ordered", count: 4000, lengthBytes: 1000 }],
-    transferLimitUs: 120e6,
+for (const congestionControl of ["newreno", "cubic", "adaptive"] as const) {
+  test(`sim: bandwidth cap with a bounded queue (tail drop), ${congestionControl}`, () => {
+    const rateBytesPerSecond = 1.25 * megabyte; // 10 Mbit/s
+    const result = runTransfer(`bandwidth cap ${congestionControl}`, scenarioSeed(7), {
+      impairments: impaired({ delayUs: 20_000, bandwidthBytesPerSecond: rateBytesPerSecond, queueBytesMax: 64_000 }),
+      flows: [{ direction: "up", channel: 0, mode: "reliable-ordered", count: 4000, lengthBytes: 1000 }],
+      clientConfig: { congestionControl },
+      serverConfig: { congestionControl },
+      transferLimitUs: 120e6,
+    });
+    const goodputBytesPerSecond = result.reliableBytes / (result.transferUs / 1e6);
+    console.log(`${formatSummary(result)}; goodput ${((100 * goodputBytesPerSecond) / rateBytesPerSecond).toFixed(0)}% of the cap`);
+    // Congestion control must use a fair share of the bottleneck, not collapse under tail drop.
+    expect(goodputBytesPerSecond).toBeGreaterThan(0.4 * rateBytesPerSecond);
   });
-  const goodputBytesPerSecond = result.reliableBytes / (result.transferUs / 1e6);
-  console.log(`${formatSummary(result)}; goodput ${((100 * goodputBytesPerSecond) / rateBytesPerSecond).toFixed(0)}% of the cap`);
-  // Congestion control must use a fair share of the bottleneck, not collapse under tail drop.
-  expect(goodputBytesPerSecond).toBeGreaterThan(0.4 * rateBytesPerSecond);
-});
+}
 
 test("sim: small path MTU (1200, the protocol minimum) with an engine MTU to match", () => {
   const result = runTransfer("small path MTU", scenarioSeed(8), {
