@@ -309,7 +309,7 @@
       ],
     },
     {
-      id: "chart-rtt", format: formatMicroseconds, series: [
+      id: "chart-rtt", format: formatMicroseconds, logScale: true, series: [
         { label: "p50", color: COLORS.p50, read: (s) => onlyIfSeen(s.rttUs, "p50") },
         { label: "p99", color: COLORS.p99, read: (s) => onlyIfSeen(s.rttUs, "p99") },
         { label: "p99.9", color: COLORS.p999, read: (s) => onlyIfSeen(s.rttUs, "p999") },
@@ -383,8 +383,18 @@
     const container = byId(spec.id);
     const arrays = spec.series.map(() => []);
     history.perChart.set(spec.id, arrays);
-    const scales = { x: { time: true }, y: { range: (u, min, max) => [0, max > 0 ? max * 1.1 : 1] } };
-    const axes = [{ stroke: "#8b98a5", grid: { stroke: "rgba(255,255,255,0.07)", width: 1 }, ticks: { stroke: "rgba(255,255,255,0.12)", width: 1 } }, axis("y", spec.format, 3)];
+    // Percentiles span decades (p50 in µs, p99.9 in ms): such charts use a log scale.
+    const y = spec.logScale ? { distr: 3, log: 10 } : { range: (u, min, max) => [0, max > 0 ? max * 1.1 : 1] };
+    const scales = { x: { time: true }, y };
+    const xAxis = {
+      stroke: "#8b98a5",
+      space: 70,
+      size: 30, // one line of hh:mm:ss labels
+      grid: { stroke: "rgba(255,255,255,0.07)", width: 1 },
+      ticks: { stroke: "rgba(255,255,255,0.12)", width: 1 },
+      values: (u, splits) => splits.map((v) => formatClock(v * 1000)),
+    };
+    const axes = [xAxis, axis("y", spec.format, 3)];
     const secondScale = spec.series.find((series) => series.scale);
     if (secondScale) {
       scales[secondScale.scale] = { range: (u, min, max) => [0, max > 0 ? max * 1.1 : 1] };
@@ -442,7 +452,11 @@
     const lastIndex = history.seconds.length - 1;
     for (const spec of CHART_SPECS) {
       const chart = charts[spec.id];
-      chart.setData([history.seconds, ...history.perChart.get(spec.id)]);
+      const arrays = history.perChart.get(spec.id);
+      chart.setData([history.seconds, ...arrays]);
+      // Say so when the server reports nothing for a chart (e.g. no pool on the fallback driver).
+      const empty = arrays.every((values) => values.every((value) => value === null));
+      byId(spec.id).parentElement.dataset.empty = String(empty && history.seconds.length > 0);
       // Show the newest values in the legend while the pointer is not over the chart.
       if (lastIndex >= 0 && chart.cursor.left < 0) chart.setLegend({ idx: lastIndex });
     }
