@@ -100,6 +100,7 @@ export class NativeReceiver {
   private doorbells = 0;
   private running = false;
   private readonly ref: boolean;
+  private closeHookRegistered = false;
   private keepAlive: ReturnType<typeof setInterval> | null = null;
 
   constructor(private readonly socket: NativeUdpSocket, options: NativeReceiverOptions) {
@@ -121,6 +122,7 @@ export class NativeReceiver {
   /** Allocates the native memory and starts the thread. */
   start(): void {
     if (this.running) return;
+    if (this.socket.closed) throw new Error("NativeReceiver.start: the socket is closed");
     const native = udpNative();
     this.doorbell = new JSCallback(() => { this.doorbells++; if (this.running) this.onReadable(); }, { args: [], returns: "void", threadsafe: true });
     const layout = new BigUint64Array(8);
@@ -146,6 +148,10 @@ export class NativeReceiver {
       throw statusError(started, "NativeReceiver.start (rudp_rx_start)");
     }
     this.running = true;
+    if (!this.closeHookRegistered) {
+      this.closeHookRegistered = true;
+      this.socket.onClose(() => this.stop());
+    }
     // A threadsafe JSCallback does not hold the event loop open; an idle timer does
     // (it fires every ~12 days and costs nothing in between).
     if (this.ref) this.keepAlive = setInterval(() => {}, 1 << 30);

@@ -82,7 +82,10 @@ export interface NativeUdpSocket {
   readonly sendBufferBytes: number;
   readonly gro: boolean;
   readonly closed: boolean;
+  /** Stops attached receive threads first: a thread must never read a reused fd. */
   close(): void;
+  /** Runs `hook` at the start of close() (NativeReceiver registers its stop()). */
+  onClose(hook: () => void): void;
 }
 
 class OpenUdpSocket implements NativeUdpSocket {
@@ -92,9 +95,16 @@ class OpenUdpSocket implements NativeUdpSocket {
     readonly recvBufferBytes: number, readonly sendBufferBytes: number, readonly gro: boolean,
   ) {}
 
+  private readonly closeHooks: (() => void)[] = [];
+
+  onClose(hook: () => void): void {
+    this.closeHooks.push(hook);
+  }
+
   close(): void {
     if (this.closed) return;
     this.closed = true;
+    for (const hook of this.closeHooks.splice(0)) hook();
     udpNative().rudp_udp_close(this.fd);
   }
 }

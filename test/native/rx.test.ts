@@ -273,6 +273,17 @@ describe("NativeReceiver", () => {
     expect(received).toBeGreaterThan(total * 0.9);
   });
 
+  test("closing the socket stops its receive thread first", async () => {
+    const p = pair();
+    const receiver = new NativeReceiver(p.receiverSocket, { ringSlots: 64, onReadable: () => {} });
+    receiver.start();
+    const threadsBefore = readdirSync("/proc/self/task").length;
+    p.receiverSocket.close();
+    expect(receiver.pending()).toBe(0); // stopped: no ring any more
+    expect(readdirSync("/proc/self/task").length).toBe(threadsBefore - 1);
+    expect(() => receiver.start()).toThrow("closed");
+  });
+
   test("GRO: a GSO burst arrives split into per-segment datagrams with verdicts", async () => {
     const p = pair(true);
     const receiver = new NativeReceiver(p.receiverSocket, { ringSlots: 1024, onReadable: () => {} });
