@@ -40,6 +40,10 @@ export class EventQueue {
   private objects: (Uint8Array | PeerAddress | ClosedDetail | null)[] = new Array(256).fill(null);
   private arena = new Uint8Array(64 * 1024);
   private arenaTail = 0;
+  private packetData: Uint8Array | null = null;
+  private packetStart = 0;
+  private packetEnd = 0;
+  private packetBase = -1;
 
   readonly messageView = new MessageEventView();
   private readonly connectedView = { type: "connected" as const, connection: 0, remote: null as unknown as PeerAddress };
@@ -60,13 +64,32 @@ export class EventQueue {
     return this.count + Math.ceil(payloadBytes / 3) + 8 <= this.eventsMax && this.arenaTail + payloadBytes <= this.arenaBytesMax;
   }
 
+  /** Marks the payload region of the packet about to be processed: its bytes are copied
+   *  into the arena once, at its first delivered message, instead of once per message. */
+  beginPacket(data: Uint8Array, start: number, end: number): void {
+    this.packetData = data;
+    this.packetStart = start;
+    this.packetEnd = end;
+    this.packetBase = -1;
+  }
+
   pushMessageCopy(connection: number, channel: number, reliable: boolean, data: Uint8Array, start: number, length: number): void {
-    if (this.arenaTail + length > this.arena.length) this.growArena(length);
-    const at = this.arenaTail;
-    const arena = this.arena;
-    if (length <= 64) for (let k = 0; k < length; k++) arena[at + k] = data[start + k];
-    else arena.set(data.subarray(start, start + length), at);
-    this.arenaTail = at + length;
+    let at: number;
+    if (data === this.packetData && start >= this.packetStart && start + length <= this.packetEnd) {
+      if (this.packetBase < 0) {
+        const packetBytes = this.packetEnd - this.packetStart;
+        if (this.arenaTail + packetBytes > this.arena.length) this.growArena(packetBytes);
+        this.arena.set(data.subarray(this.packetStart, this.packetEnd), this.arenaTail);
+        this.packetBase = this.arenaTail - this.packetStart;
+        this.arenaTail += packetBytes;
+      }
+      at = this.packetBase + start;
+    } else {
+      if (this.arenaTail + length > this.arena.length) this.growArena(length);
+      at = this.arenaTail;
+      this.arena.set(data.subarray(start, start + length), at);
+      this.arenaTail = at + length;
+    }
     const i = this.append(EventKind.message, connection);
     this.channel[i] = channel;
     this.reliable[i] = reliable ? 1 : 0;

@@ -37,6 +37,7 @@ import {
   writeConnectionId,
   writeU32be,
 } from "../wire/packet.ts";
+import { varintLength, writeVarint } from "../wire/varint.ts";
 import { MessageVerdict, ReceiveChannels, type MessageSink } from "./receiveChannels.ts";
 import { Reassembly, type ReassemblyBudget } from "./reassembly.ts";
 import { RetransmitQueue, SendQueue } from "./sendQueue.ts";
@@ -276,6 +277,7 @@ export class Connection implements RecoveryHost, MessageSink {
       counters.refuse("event-queue");
       return;
     }
+    this.context.events.beginPacket(data, payloadStart, end);
     const outcome = this.processFrames(nowUs, data, payloadStart, end);
     if (outcome === PacketOutcome.refused) return;
     this.received.insert(pn);
@@ -708,9 +710,34 @@ export class Connection implements RecoveryHost, MessageSink {
   private writeNewData(out: Uint8Array, p: number, limit: number): number {
     const queue = this.sendQueue;
     const counters = this.context.counters;
+    const refs = this.frameRefs;
     while (queue.nextUnsentSerial < queue.tailSerial) {
       const serial = queue.nextUnsentSerial;
       const slot = queue.slotOf(serial);
+      if (queue.fragmentCount[slot] === 1) {
+        // The hot path: a whole small message in one frame.
+        const modeCode = queue.modeCode[slot];
+        const length = queue.length[slot];
+        if (modeCode <= 1 && this.sentReliableBytes + length > this.peerMaxData) break; // flow control
+        const id = queue.messageId[slot];
+        if (p + 2 + varintLength(id) + varintLength(length) + length > limit) break;
+        out[p] = FrameType.message | (modeCode << 1);
+        out[p + 1] = queue.channel[slot];
+        p = writeVarint(out, writeVarint(out, p + 2, id), length);
+        const bytes = queue.bytes;
+        const from = queue.dataOffset[slot];
+        if (length <= 64) for (let k = 0; k < length; k++) out[p + k] = bytes[from + k];
+        else out.set(bytes.subarray(from, from + length), p);
+        p += length;
+        if (modeCode <= 1) {
+          refs.push(serial, 0);
+          this.sentReliableBytes += length;
+        }
+        this.messagesSent++;
+        counters.messagesSent++;
+        queue.onFragmentSent(slot);
+        continue;
+      }
       const fragment = queue.nextFragment[slot];
       const reliable = isReliableMode(queue.modeCode[slot]);
       const fragmentBytes = queue.fragmentBytes(slot, fragment);

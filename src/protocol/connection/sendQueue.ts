@@ -70,9 +70,7 @@ export class SendQueue {
     }
     const offset = this.reserveBytes(length);
     if (offset < 0) return EnqueueResult.bufferFull;
-    const bytes = this.bytes;
-    if (length <= 64) for (let k = 0; k < length; k++) bytes[offset + k] = data[k];
-    else bytes.set(data, offset);
+    this.bytes.set(data, offset); // whole-array set: no view allocated, faster than a loop
 
     const slot = (this.headIndex + queued) & this.mask;
     const count = length <= this.fragmentPayloadMax ? 1 : Math.ceil(length / this.fragmentPayloadMax);
