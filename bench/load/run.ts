@@ -62,7 +62,7 @@ async function runOne(run: ScenarioRun): Promise<void> {
   const jsonPath = join(outputDirectory, `${run.id}.json`);
   const durationIndex = run.args.indexOf("--duration");
   const drainIndex = run.args.indexOf("--drain");
-  const budgetMs = (Number(run.args[durationIndex + 1] ?? 5) + Number(drainIndex >= 0 ? run.args[drainIndex + 1] : 2)) * 1000 + 90_000;
+  const budgetMs = (Number(run.args[durationIndex + 1] ?? 5) + Number(drainIndex >= 0 ? run.args[drainIndex + 1] : 2)) * 1000 + (smoke ? 30_000 : 120_000);
   const started = performance.now();
   const child = Bun.spawn([process.execPath, join(root, "src/loadgen/cli.ts"), ...run.args, "--quiet", "--json", jsonPath], {
     cwd: root,

@@ -152,8 +152,8 @@ export function buildScenarios(smoke: boolean): Scenario[] {
       `${manyConnections} connections from 4 client processes, first idle, then at 1 msg/s each (64 B). Server RSS per connection = ` +
       "(peak RSS during the run - RSS of the empty server) / connections.",
     runs: [
-      ...systemsRuns("s4-idle-", allSystems, () => ["--connections", String(manyConnections), "--processes", smoke ? "2" : "4", "--rate", "0", "--duration", seconds(10, 2), "--connect-concurrency", "200"], " idle"),
-      ...systemsRuns("s4-1hz-", allSystems, () => ["--connections", String(manyConnections), "--processes", smoke ? "2" : "4", "--rate", String(manyConnections), ...perMessage(64), "--duration", seconds(10, 2), "--drain", "2", "--connect-concurrency", "200", "--pacing", "timer"], " 1 msg/s"),
+      ...systemsRuns("s4-idle-", allSystems, () => ["--connections", String(manyConnections), "--processes", smoke ? "2" : "4", "--rate", "0", "--duration", seconds(10, 1), "--connect-concurrency", "200"], " idle"),
+      ...systemsRuns("s4-1hz-", allSystems, () => ["--connections", String(manyConnections), "--processes", smoke ? "2" : "4", "--rate", String(manyConnections), ...perMessage(64), "--duration", seconds(10, 1), "--drain", "2", "--connect-concurrency", "200", "--pacing", "timer"], " 1 msg/s"),
     ],
     keyColumn: rssPerConnection,
     extraColumns: [serverCpu, { name: "connected", value: (s) => s.connections, digits: 0 }, delivered],
@@ -284,7 +284,7 @@ export function buildScenarios(smoke: boolean): Scenario[] {
     number: 7,
     title: `Idle: ${idleConnections} connections`,
     description: `${idleConnections} connected, idle connections (keepalives only); server CPU over the idle period.`,
-    runs: systemsRuns("s7-", allSystems, () => ["--connections", String(idleConnections), "--rate", "0", "--duration", seconds(10, 2), "--connect-concurrency", "200"]),
+    runs: systemsRuns("s7-", allSystems, () => ["--connections", String(idleConnections), "--rate", "0", "--duration", seconds(10, 1), "--connect-concurrency", "200"]),
     keyColumn: serverCpu,
     extraColumns: [{ name: "connected", value: (s) => s.connections, digits: 0 }, rssPerConnection],
     goals: [

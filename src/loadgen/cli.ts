@@ -8,7 +8,7 @@ import { describeImpairment, parseImpairment } from "./impairment.ts";
 import { cpuPercentBetween, type ProcessSample, sampleProcessTree } from "./processStats.ts";
 import { formatSummary, ProgressDisplay } from "./report.ts";
 import { mergeResults, type RunSummary, type ServerStatsSummary, type WorkerResult } from "./results.ts";
-import { fetchRudpStats, type LaunchedServer, launchServer, readJsonLines, repositoryRoot } from "./serverLauncher.ts";
+import { drainTail, fetchRudpStats, type LaunchedServer, launchServer, readJsonLines, repositoryRoot } from "./serverLauncher.ts";
 import { kcpClientCommand } from "./systems/kcp.ts";
 import { type SystemName, systemNames } from "./systems/types.ts";
 import { runWorkload, type WorkloadProgress, type WorkloadSpec } from "./workload.ts";
@@ -163,6 +163,7 @@ async function startProxyProcess(options: LoadgenOptions, targetHost: string, ta
   const command = [process.execPath, `${repositoryRoot}/src/loadgen/proxyCli.ts`, "--target", `${targetHost}:${targetPort}`, "--listen", `${options.host}:0`, "--impair", options.proxy!];
   if (options.system === "tcp") command.push("--tcp");
   const child = Bun.spawn(command, { stdin: "ignore", stdout: "pipe", stderr: "pipe" });
+  const stderr = drainTail(child.stderr);
   let counters: unknown = null;
   let resolvePort: (port: number) => void;
   const port = new Promise<number>((resolve) => (resolvePort = resolve));
@@ -173,7 +174,7 @@ async function startProxyProcess(options: LoadgenOptions, targetHost: string, ta
   const listening = await Promise.race([port, child.exited.then(() => null), Bun.sleep(10_000).then(() => null)]);
   if (listening === null) {
     child.kill("SIGKILL");
-    throw new Error(`impairment proxy did not start: ${(await new Response(child.stderr).text()).slice(0, 300)}`);
+    throw new Error(`impairment proxy did not start: ${stderr.text().slice(-300)}`);
   }
   return {
     port: listening,
@@ -226,6 +227,7 @@ type ProgressSink = (worker: number, progress: Partial<WorkloadProgress>) => voi
 /** Runs one share in a child process (this CLI in --worker mode, or the Go KCP client). */
 async function runChildWorker(command: string[], worker: number, onProgress: ProgressSink): Promise<WorkerResult> {
   const child = Bun.spawn(command, { stdin: "ignore", stdout: "pipe", stderr: "pipe", cwd: repositoryRoot });
+  const stderr = drainTail(child.stderr);
   let result: WorkerResult | null = null;
   await readJsonLines(child.stdout, (line) => {
     if (line.progress) onProgress(worker, line.progress as WorkloadProgress);
@@ -234,7 +236,7 @@ async function runChildWorker(command: string[], worker: number, onProgress: Pro
     else if (line.system) result = line as unknown as WorkerResult;
   });
   await child.exited;
-  if (result === null) throw new Error(`worker ${worker} failed (exit ${child.exitCode}): ${(await new Response(child.stderr).text()).slice(0, 500)}`);
+  if (result === null) throw new Error(`worker ${worker} failed (exit ${child.exitCode}): ${stderr.text().slice(-500)}`);
   return result;
 }
 
@@ -296,6 +298,7 @@ class ServerMonitor {
     } else if (statsAfter !== null) {
       summary = { cpuPercent: statsAfter.process?.cpuPercent ?? 0, rssBytesStart: this.statsBefore?.process?.rssBytes ?? 0, rssBytesEnd: statsAfter.process?.rssBytes ?? 0, rssBytesMax: statsAfter.process?.rssBytes ?? 0, source: "stats-endpoint" };
     }
+    if (summary !== null && this.metricsPort !== null && statsAfter === null) summary.statsError = "GET /stats gave no stats: server retransmissions not counted";
     if (summary !== null && statsAfter !== null) {
       const delta = (path: (s: Record<string, any>) => number | undefined) => (path(statsAfter) ?? 0) - (this.statsBefore ? (path(this.statsBefore) ?? 0) : 0);
       summary.packetsSent = delta((s) => s.packets?.sent?.total);

@@ -78,6 +78,8 @@ export interface ServerStatsSummary {
   rssBytesEnd: number;
   rssBytesMax: number;
   source: "proc" | "stats-endpoint" | "none";
+  /** Set when the server's GET /stats did not answer with stats (its figures are then missing). */
+  statsError?: string;
   packetsSent?: number;
   packetsRetransmitted?: number;
   packetsLost?: number;

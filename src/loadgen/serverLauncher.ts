@@ -4,6 +4,7 @@
 
 import type { Subprocess } from "bun";
 import { join } from "node:path";
+import { descendantsOf } from "./processStats.ts";
 import { ensureKcpPeerBuilt } from "./systems/kcp.ts";
 import type { SystemName } from "./systems/types.ts";
 
@@ -41,6 +42,31 @@ export async function readJsonLines(stream: ReadableStream<Uint8Array>, onLine: 
   }
 }
 
+/** Keeps reading a child's stderr so it never blocks on a full pipe; remembers the last bytes. */
+export function drainTail(stream: ReadableStream<Uint8Array>, maxChars = 4000): { text(): string } {
+  let tail = "";
+  const decoder = new TextDecoder();
+  void (async () => {
+    try {
+      for await (const chunk of stream) tail = (tail + decoder.decode(chunk, { stream: true })).slice(-maxChars);
+    } catch {
+      // The child went away: keep what we have.
+    }
+  })();
+  return { text: () => tail.trim() };
+}
+
+/** SIGKILLs a child and every process below it (a server's workers outlive a killed primary). */
+export function killTree(rootPid: number): void {
+  for (const pid of descendantsOf(rootPid).reverse()) {
+    try {
+      process.kill(pid, "SIGKILL");
+    } catch {
+      // Already gone.
+    }
+  }
+}
+
 /** A free loopback port (bound then released: another process could take it in between). */
 export async function freePort(host: string, protocol: "udp" | "tcp"): Promise<number> {
   if (protocol === "udp") {
@@ -69,14 +95,26 @@ function peerCommand(system: SystemName, host: string): string[] {
 }
 
 async function stopChild(child: Subprocess<"ignore", "pipe", "pipe">, lines: Record<string, unknown>[]): Promise<unknown> {
+  const tree = descendantsOf(child.pid);
   child.kill("SIGTERM");
-  const exited = await Promise.race([child.exited, Bun.sleep(3000).then(() => null)]);
-  if (exited === null) child.kill("SIGKILL");
+  const exited = await Promise.race([child.exited, Bun.sleep(5000).then(() => null)]);
+  if (exited === null) killTree(child.pid);
+  // Workers of a multi-process server must not outlive it.
+  for (const pid of tree.slice(1)) {
+    try {
+      process.kill(pid, 0);
+      process.kill(pid, "SIGKILL");
+    } catch {
+      // Gone, as it should be.
+    }
+  }
+  await Bun.sleep(20); // let the last stdout line through the reader
   return lines.find((line) => "counters" in line)?.counters ?? null;
 }
 
 async function launchPeer(system: SystemName, host: string): Promise<LaunchedServer> {
   const child = Bun.spawn(peerCommand(system, host), { stdin: "ignore", stdout: "pipe", stderr: "pipe" });
+  const stderr = drainTail(child.stderr);
   const lines: Record<string, unknown>[] = [];
   let resolveListening: (value: { host: string; port: number }) => void;
   const listening = new Promise<{ host: string; port: number }>((resolve) => (resolveListening = resolve));
@@ -86,19 +124,26 @@ async function launchPeer(system: SystemName, host: string): Promise<LaunchedSer
   });
   const address = await Promise.race([listening, child.exited.then(() => null), Bun.sleep(startTimeoutMs).then(() => null)]);
   if (address === null) {
-    child.kill("SIGKILL");
-    throw new Error(`${system} peer did not start: ${(await new Response(child.stderr).text()).slice(0, 500)}`);
+    killTree(child.pid);
+    throw new Error(`${system} peer did not start: ${stderr.text().slice(-500)}`);
   }
   return { host: address.host, port: address.port, pid: child.pid, metricsPort: null, stop: () => stopChild(child, lines) };
 }
 
-export async function fetchRudpStats(host: string, metricsPort: number): Promise<Record<string, any> | null> {
+/** GET /stats: the JSON, "error" when the server answered but not with stats, null when it did not answer. */
+export async function fetchRudpStatsOrError(host: string, metricsPort: number): Promise<Record<string, any> | "error" | null> {
   try {
     const response = await fetch(`http://${host.includes(":") ? `[${host}]` : host}:${metricsPort}/stats`, { signal: AbortSignal.timeout(2000) });
-    return response.ok ? ((await response.json()) as Record<string, any>) : null;
-  } catch {
-    return null;
+    if (!response.ok) return "error";
+    return (await response.json()) as Record<string, any>;
+  } catch (error) {
+    return (error as Error).name === "SyntaxError" ? "error" : null;
   }
+}
+
+export async function fetchRudpStats(host: string, metricsPort: number): Promise<Record<string, any> | null> {
+  const stats = await fetchRudpStatsOrError(host, metricsPort);
+  return stats === "error" ? null : stats;
 }
 
 async function launchRudp(system: SystemName, host: string, serverWorkers: number): Promise<LaunchedServer> {
@@ -109,17 +154,19 @@ async function launchRudp(system: SystemName, host: string, serverWorkers: numbe
   if (serverWorkers > 1) command.push("--workers", String(serverWorkers));
   const child = Bun.spawn(command, { cwd: repositoryRoot, stdin: "ignore", stdout: "pipe", stderr: "pipe" });
   void readJsonLines(child.stdout, () => {});
+  const stderr = drainTail(child.stderr);
   const deadlineMs = performance.now() + startTimeoutMs;
   let exited = false;
   void child.exited.then(() => (exited = true));
   while (performance.now() < deadlineMs && !exited) {
-    if ((await fetchRudpStats(host, metricsPort)) !== null) {
+    // Any HTTP answer means the server is up; a broken /stats only costs us its figures.
+    if ((await fetchRudpStatsOrError(host, metricsPort)) !== null) {
       return { host, port, pid: child.pid, metricsPort, stop: () => stopChild(child, []) };
     }
     await Bun.sleep(100);
   }
-  child.kill("SIGKILL");
-  throw new Error(`bun-rudp server did not answer /stats within ${startTimeoutMs} ms: ${(await new Response(child.stderr).text()).slice(0, 800)}`);
+  killTree(child.pid);
+  throw new Error(`bun-rudp server did not answer /stats within ${startTimeoutMs} ms: ${stderr.text().slice(-800)}`);
 }
 
 export function launchServer(system: SystemName, host: string, serverWorkers: number): Promise<LaunchedServer> {
