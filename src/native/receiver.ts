@@ -43,7 +43,7 @@ const OPTION_NO_PACK = 4;
 /** Counter order of `Counter` in zig/src/rx_thread.zig. */
 const counterNames = [
   "datagrams", "bytes", "batches", "syscallsReceive", "polls", "wakeups", "dropsRingFull", "dropsNoSlot",
-  "dropsTruncated", "dropsDescriptorOverflow", "checksumFailures", "groBuffers", "receiveErrors", "lastErrno",
+  "dropsTruncated", "dropsDescriptorOverflow", "checksumFailures", "groBuffers", "receiveErrors", "lastErrorStatus",
 ] as const;
 export type NativeReceiverCounters = Record<(typeof counterNames)[number], number> & { drained: number; doorbells: number };
 

@@ -48,7 +48,7 @@ pub const Counter = enum(u32) {
     checksum_failures,
     gro_buffers, // buffers that held more than one segment
     receive_errors, // recvmmsg errors other than EAGAIN/EINTR
-    last_errno,
+    last_error_status, // |Status| of the last receive error (see status.zig), 0 if none
 };
 pub const counter_count = @typeInfo(Counter).@"enum".fields.len;
 
@@ -131,10 +131,16 @@ const Receiver = struct {
     descriptors: []Descriptor,
     scratch: batch_io.ReceiveScratch = .{},
     thread: ?std.Thread = null,
+    stopping: bool = false,
 
     fn count(self: *Receiver, counter: Counter, amount: u64) void {
         const pointer = &self.counters[@intFromEnum(counter)];
         @atomicStore(u64, pointer, pointer.* + amount, .monotonic);
+    }
+
+    fn recordError(self: *Receiver, status: Status) void {
+        self.count(.receive_errors, 1);
+        @atomicStore(u64, &self.counters[@intFromEnum(Counter.last_error_status)], @abs(@intFromEnum(status)), .monotonic);
     }
 
     /// No room in the slab: receive into the spare area past its end, and drop.
@@ -251,27 +257,35 @@ const Receiver = struct {
     }
 
     /// Sleeps until the socket is readable or stop is signalled. Returns false on stop.
-    fn waitReadable(self: *Receiver) bool {
+    /// Sleeps until the socket is readable or stop is signalled (or `timeout_ms` passes,
+    /// -1 = no timeout). Returns false on stop.
+    fn waitReadable(self: *Receiver, timeout_ms: i32) bool {
         var fds = [2]linux.pollfd{
             .{ .fd = self.fd, .events = linux.POLL.IN, .revents = 0 },
             .{ .fd = self.stop_fd, .events = linux.POLL.IN, .revents = 0 },
         };
         self.count(.polls, 1);
-        const rc = linux.poll(&fds, 2, -1);
+        const rc = linux.poll(&fds, 2, timeout_ms);
         if (linux.E.init(rc) != .SUCCESS) return true; // EINTR: just loop
         return fds[1].revents == 0;
     }
 
     fn run(self: *Receiver) void {
         self.pinToCpu();
-        while (true) {
+        // Bounded by the stop flag: a flood keeps receiveOnce returning .ok, so the flag,
+        // not only the eventfd, must end the loop.
+        while (!@atomicLoad(bool, &self.stopping, .acquire)) {
             const status = self.receiveOnce();
             switch (status) {
                 .ok => continue,
-                .would_block => if (!self.waitReadable()) return,
-                else => {
-                    self.count(.receive_errors, 1);
-                    if (!self.waitReadable()) return;
+                .would_block => if (!self.waitReadable(-1)) return,
+                .invalid_argument => { // EBADF/ENOTSOCK: the fd is gone; spinning would not help
+                    self.recordError(status);
+                    return;
+                },
+                else => { // a transient error (ENOMEM, a queued ICMP error): back off 10 ms
+                    self.recordError(status);
+                    if (!self.waitReadable(10)) return;
                 },
             }
         }
@@ -368,10 +382,12 @@ export fn rudp_rx_start(handle: u64) c_int {
 export fn rudp_rx_stop(handle: u64) c_int {
     const receiver = receiverAt(handle) orelse return @intFromEnum(Status.invalid_argument);
     const thread = receiver.thread orelse return @intFromEnum(Status.not_running);
+    @atomicStore(bool, &receiver.stopping, true, .release);
     const one: u64 = 1;
     _ = linux.write(receiver.stop_fd, std.mem.asBytes(&one), @sizeOf(u64));
     thread.join();
     receiver.thread = null;
+    receiver.stopping = false;
     var drained: u64 = 0;
     _ = linux.read(receiver.stop_fd, std.mem.asBytes(&drained), @sizeOf(u64));
     return 0;
