@@ -19,18 +19,20 @@ export interface EndpointOptions {
   receiveThreadCpu?: number;
   /** Native driver: NUMA node for the buffer pools (-1: local). */
   numaNode?: number;
+  /** Server: connections accepted at once. Client: connections one shared endpoint holds. */
+  maxConnections?: number;
 }
 
 export interface ServerOptions extends EndpointOptions {
   host?: string;
   port?: number;
-  maxConnections?: number;
   cookieLifetimeMs?: number;
   /** Share the port with other processes (SO_REUSEPORT; native driver only). */
   reusePort?: boolean;
 }
 
 export const MTU_BYTES_MIN = 1200;
+export const CLIENT_CONNECTIONS_PER_ENDPOINT_MAX = 65_536;
 export const MTU_BYTES_MAX = 65_000;
 
 function positive(name: string, value: number | undefined): number | undefined {
@@ -55,6 +57,8 @@ export function engineConfigFrom(options: ServerOptions, role: "server" | "clien
   };
   const us = (ms: number | undefined) => (ms === undefined ? undefined : ms * 1000);
   set("maxConnections", positive("maxConnections", options.maxConnections));
+  // Client connections share an endpoint (src/client/client.ts): its limit is the process's.
+  if (role === "client" && options.maxConnections === undefined) config.maxConnections = CLIENT_CONNECTIONS_PER_ENDPOINT_MAX;
   set("maxMessageBytes", positive("maxMessageBytes", options.maxMessageBytes));
   set("sendBufferBytesPerConnection", positive("sendBufferBytesPerConnection", options.sendBufferBytesPerConnection));
   set("reassemblyBytesPerConnection", positive("reassemblyBytesPerConnection", options.reassemblyBytesPerConnection));

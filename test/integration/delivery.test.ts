@@ -77,7 +77,7 @@ for (const driver of driversUnderTest()) {
 
     test("backpressure: send returns false when the buffer is full, then drain", async () => {
       const server = await echoServer(driver, "127.0.0.1");
-      const client = await connect("127.0.0.1", server.address.port, { driver: driver as "native", sendBufferBytesPerConnection: 64 * 1024 });
+      const client = await connect("127.0.0.1", server.address.port, { driver: driver as "native", sendBufferBytesPerConnection: 64 * 1024, maxMessageBytes: 16 * 1024 });
       open.clients.push(client);
       let accepted = 0;
       while (client.send(5, message(accepted, 1000))) {
