@@ -45,16 +45,16 @@ export interface WorkloadProgress {
 const sendBatchMax = 4096;
 const progressIntervalMs = 1000;
 
-export function createSystemClient(spec: Pick<WorkloadSpec, "system" | "mode" | "congestionControl">): SystemClient {
+export function createSystemClient(spec: Pick<WorkloadSpec, "system" | "mode" | "congestionControl" | "connections">): SystemClient {
   switch (spec.system) {
     case "udp":
       return new UdpSystemClient();
     case "tcp":
       return new TcpSystemClient();
     case "rudp-native":
-      return new RudpSystemClient("native", spec.mode, spec.congestionControl);
+      return new RudpSystemClient("native", spec.mode, spec.congestionControl, spec.connections);
     case "rudp-fallback":
-      return new RudpSystemClient("fallback", spec.mode, spec.congestionControl);
+      return new RudpSystemClient("fallback", spec.mode, spec.congestionControl, spec.connections);
     case "kcp":
       throw new Error("kcp runs its own Go client (systems/kcp.ts)");
   }

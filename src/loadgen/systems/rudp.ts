@@ -55,6 +55,8 @@ export class RudpSystemClient implements SystemClient {
     readonly driver: "native" | "fallback",
     readonly mode: DeliveryMode,
     readonly congestionControl: string | undefined,
+    /** The client endpoint's connection limit: all of this worker's connections share it. */
+    readonly connectionsMax: number,
   ) {}
 
   private async load(): Promise<RudpModule> {
@@ -64,7 +66,11 @@ export class RudpSystemClient implements SystemClient {
 
   async connect(host: string, port: number, handlers: ConnectionHandlers): Promise<ClientConnection> {
     const module = await this.load();
-    const options: Record<string, unknown> = { driver: this.driver, channelModes: { [loadgenChannel]: this.mode } };
+    const options: Record<string, unknown> = {
+      driver: this.driver,
+      channelModes: { [loadgenChannel]: this.mode },
+      maxConnections: this.connectionsMax,
+    };
     if (this.congestionControl !== undefined) options.congestionControl = this.congestionControl;
     const connection = await module.connect(host, port, options);
     connection.on("message", (channel: number, data: Uint8Array) => {
