@@ -232,12 +232,12 @@ pub fn destroy(pool: *Pool) void {
 var pools: [pools_max]?*Pool = [_]?*Pool{null} ** pools_max;
 var pools_mutex: std.Thread.Mutex = .{};
 
-/// For Zig callers (the receive thread): the pool behind a handle, or null.
+/// For Zig callers (the receive thread): the pool behind a handle, or null. Lock-free
+/// (alloc/free are hot); destroying a pool while another thread still uses its handle is
+/// the caller's bug, as with any free.
 pub fn poolOfHandle(handle: i32) ?*Pool {
     if (handle < 0 or handle >= pools_max) return null;
-    pools_mutex.lock();
-    defer pools_mutex.unlock();
-    return pools[@intCast(handle)];
+    return @atomicLoad(?*Pool, &pools[@intCast(handle)], .acquire);
 }
 
 /// blocks_per_class: 6 counts (64 B, 256 B, 1 KiB, 4 KiB, 16 KiB, 64 KiB); numa_node: a node
@@ -252,7 +252,7 @@ export fn rudp_pool_create(blocks_per_class: [*]const u32, numa_node: i32) c_int
     defer pools_mutex.unlock();
     for (&pools, 0..) |*slot, handle| {
         if (slot.* == null) {
-            slot.* = pool;
+            @atomicStore(?*Pool, slot, pool, .release);
             return @intCast(handle);
         }
     }
@@ -265,7 +265,7 @@ export fn rudp_pool_destroy(handle: i32) c_int {
     pools_mutex.lock();
     defer pools_mutex.unlock();
     const pool = pools[@intCast(handle)] orelse return @intFromEnum(Status.invalid_argument);
-    pools[@intCast(handle)] = null;
+    @atomicStore(?*Pool, &pools[@intCast(handle)], null, .release);
     destroy(pool);
     return @intFromEnum(Status.ok);
 }
