@@ -236,3 +236,88 @@ export function connectPair(scenario: string, seed: number, impairments: LinkImp
   simulation.runUntil("handshake", () => clientConnection.connectedAtUs >= 0 && serverConnection !== null, { virtualUs: 60e6 });
   return { simulation, client, server, clientConnection, serverConnection: serverConnection as unknown as SimConnection };
 }
+
+export interface MultiClientOptions {
+  clientCount: number;
+  impairments: LinkImpairments;
+  /** Modes by channel; every client and the server send `messagesPerFlow` on each, both ways. */
+  modes: DeliveryMode[];
+  messagesPerFlow: number;
+  lengthBytesMax: number;
+  config?: Partial<EngineConfig>;
+  transferLimitUs: number;
+}
+
+/** N clients connect to one server and transfer both ways at once; half the clients close,
+ *  the server closes the others; every pair must agree on "graceful". */
+export function runMultiClient(scenario: string, seed: number, options: MultiClientOptions): Simulation {
+  const simulation = new Simulation(scenario, seed, options.impairments);
+  const modes: Partial<Record<number, DeliveryMode>> = {};
+  options.modes.forEach((mode, channel) => (modes[channel] = mode));
+  const config = { ...options.config, channelModes: modes };
+  const server = simulation.addEndpoint({ name: "server", role: "server", config });
+  const workloadPrng = simulation.prng.fork();
+  const planAll = (connection: SimConnection, sender: string, receiver: string): void => {
+    options.modes.forEach((mode, channel) => {
+      const flow = simulation.ledger.createFlow(sender, receiver, channel, mode);
+      simulation.plan(connection, flow, options.messagesPerFlow, () => workloadPrng.between(20, options.lengthBytesMax));
+    });
+  };
+  const serverConnections: SimConnection[] = [];
+  server.onConnected = (connection) => {
+    serverConnections.push(connection);
+    planAll(connection, "server", connection.peerName);
+  };
+  const clients: SimEndpoint[] = [];
+  const clientConnections: SimConnection[] = [];
+  for (let i = 0; i < options.clientCount; i++) {
+    const client = simulation.addEndpoint({ name: `client${i}`, role: "client", config });
+    clients.push(client);
+    simulation.at(i * 5_000, () => {
+      const connection = simulation.connect(client, server);
+      clientConnections.push(connection);
+      planAll(connection, client.name, "server");
+    });
+  }
+  const all = (): SimConnection[] => [...clientConnections, ...serverConnections];
+  const stillOpen = (): boolean => {
+    for (const connection of all()) if (connection.closed !== null) closedEarly(simulation, connection);
+    return true;
+  };
+  simulation.runUntil(
+    "transfer",
+    () =>
+      stillOpen() &&
+      serverConnections.length === options.clientCount &&
+      clientConnections.length === options.clientCount &&
+      all().every((c) => c.outboxEmpty) &&
+      simulation.ledger.reliableComplete(),
+    { virtualUs: options.transferLimitUs },
+  );
+  checkNoUndelivered(simulation);
+  const active = server.engine.counters.connectionsActive;
+  if (active !== options.clientCount) simulation.fail(`server: connectionsActive ${active} with ${options.clientCount} clients connected`);
+
+  const peerOf = (connection: SimConnection): SimConnection => {
+    const peerEndpoint = simulation.endpointAt(connection.remote)!;
+    for (const candidate of peerEndpoint.connections.values()) {
+      if (addressKey(candidate.remote) === addressKey(connection.endpoint.address)) return candidate;
+    }
+    return simulation.fail(`${connection.endpoint.name}: no peer connection at ${addressKey(connection.remote)}`);
+  };
+  const closers = [
+    ...clientConnections.slice(0, Math.ceil(options.clientCount / 2)),
+    ...clientConnections.slice(Math.ceil(options.clientCount / 2)).map(peerOf),
+  ];
+  for (const closing of closers) simulation.close(closing, "graceful", true);
+  simulation.runUntil("close", () => all().every((c) => c.closed !== null), { virtualUs: 120e6 });
+  for (const closing of closers) {
+    const peer = peerOf(closing);
+    if (closing.closed!.reason !== "graceful") simulation.fail(`${closing.endpoint.name} closed gracefully but reported "${closing.closed!.reason}"`);
+    if (peer.closed!.reason !== "graceful" && !closeLostInNetwork(closing, peer)) {
+      simulation.fail(`${peer.endpoint.name}: peer of ${closing.endpoint.name} reported "${peer.closed!.reason}", expected graceful`);
+    }
+  }
+  settle(simulation, [server, ...clients]);
+  return simulation;
+}

@@ -5,7 +5,7 @@
 
 import { expect, test } from "bun:test";
 import { SimFailure, SimInconclusive } from "./harness.ts";
-import { randomScenario, runSweepSeed } from "./sweep.ts";
+import { describeSweepSeed, runSweepSeed } from "./sweep.ts";
 
 const failuresListedMax = 10;
 
@@ -38,7 +38,7 @@ test("sim: seed sweep over random scenarios", () => {
         continue;
       }
       const message = error instanceof SimFailure ? error.message : `[sweep] seed=${seed}: ${(error as Error).stack ?? error}`;
-      failures.push(`${message}\n  scenario: ${randomScenario(seed).description}`);
+      failures.push(`${message}\n  scenario: ${describeSweepSeed(seed)}`);
       if (failures.length >= failuresListedMax) break;
     }
   }

@@ -6,9 +6,10 @@
 import type { CongestionControlName, DeliveryMode, EngineConfig } from "../../src/protocol/api.ts";
 import type { LinkImpairments } from "./network.ts";
 import { Prng } from "./prng.ts";
-import { checkCorruptionCaught, impaired, runTransfer, type FlowPlan, type TransferOptions } from "./scenarios.ts";
+import { checkCorruptionCaught, impaired, runMultiClient, runTransfer, type FlowPlan, type MultiClientOptions, type TransferOptions } from "./scenarios.ts";
 
 const modes: DeliveryMode[] = ["reliable-ordered", "reliable-unordered", "unreliable", "unreliable-sequenced"];
+const modes4 = modes;
 const congestionControls: CongestionControlName[] = ["newreno", "cubic", "adaptive"];
 
 export interface RandomScenario {
@@ -80,9 +81,35 @@ function randomFlows(prng: Prng): FlowPlan[] {
   return flows;
 }
 
+/** One seed in seven runs several clients at once instead of one pair. */
+export function isMultiClientSeed(seed: number): boolean {
+  return new Prng(seed ^ 0x3c1e7).below(7) === 0;
+}
+
+export function randomMultiClient(seed: number): MultiClientOptions {
+  const prng = new Prng(seed ^ 0x3c1e7);
+  prng.below(7);
+  const impairments = randomImpairments(prng);
+  const modes = Array.from({ length: prng.between(1, 3) }, () => prng.pick(modes4));
+  const config: Partial<EngineConfig> = { handshakeTimeoutUs: 60e6, congestionControl: prng.pick(congestionControls) };
+  return { clientCount: prng.between(2, 6), impairments, modes, messagesPerFlow: prng.between(1, 20), lengthBytesMax: prng.pick([300, 1200, 6000]), config, transferLimitUs: 600e6 };
+}
+
 /** Runs one sweep seed with every check; throws SimFailure (with the seed) on a violation. */
 export function runSweepSeed(seed: number): void {
+  if (isMultiClientSeed(seed)) {
+    const simulation = runMultiClient("sweep", seed, randomMultiClient(seed));
+    checkCorruptionCaught(simulation, simulation.endpoints);
+    return;
+  }
   const { options } = randomScenario(seed);
   const result = runTransfer("sweep", seed, options);
   checkCorruptionCaught(result.simulation, [result.client, result.server]);
+}
+
+/** What a sweep seed runs, for failure reports. */
+export function describeSweepSeed(seed: number): string {
+  if (!isMultiClientSeed(seed)) return randomScenario(seed).description;
+  const options = randomMultiClient(seed);
+  return `${options.clientCount} clients, ${options.config?.congestionControl}, modes ${options.modes.join(",")}, ${options.messagesPerFlow} messages of up to ${options.lengthBytesMax} B per flow, ${JSON.stringify(options.impairments)}`;
 }
