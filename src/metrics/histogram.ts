@@ -28,5 +28,5 @@ export function encodeHistogram(histogram: Histogram): string {
 }
 
 export function decodeHistogram(encoded: string): Histogram {
-  return hdr.decodeFromCompressedBase64(encoded, 32, true);
+  return hdr.decodeFromCompressedBase64(encoded, 32, false);
 }

@@ -62,7 +62,7 @@ export class RudpServer extends EventEmitter<ServerEvents> {
     this.runtime = new EndpointRuntime(engine, driver, {
       onConnected: (connection) => this.emit("connection", connection),
       onClosed: (connection) => this.emit("disconnect", connection),
-      onRttSample: this.onRttSample,
+      onRttSample: (rttUs) => this.onRttSample?.(rttUs),
     });
     return this.address;
   }

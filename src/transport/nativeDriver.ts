@@ -71,11 +71,13 @@ class NativeDriver implements DatagramDriver {
   private retryTimer: ReturnType<typeof setTimeout> | null = null;
   private drainScheduled = false;
   private closed = false;
+  private readonly host: string;
 
   constructor(
     private readonly socket: NativeUdpSocket,
     options: DriverOptions & { receiveThreadCpu?: number },
   ) {
+    this.host = options.host;
     this.sender = new NativeSender(socket, { slots: options.stagingSlots, slotBytes: options.slotBytes });
     this.receiver = new NativeReceiver(socket, {
       ringSlots: RING_SLOTS,
@@ -99,7 +101,7 @@ class NativeDriver implements DatagramDriver {
   }
 
   get localHost(): string {
-    return "";
+    return this.host;
   }
 
   get localPort(): number {
