@@ -33,6 +33,8 @@ export interface NativeSenderOptions {
   gso?: boolean;
   /** Tests only: after the first sendmmsg of a flush, act as if the kernel said EAGAIN. */
   faultWouldBlock?: boolean;
+  /** Tests only: fail GSO sends with EIO, as a NIC without checksum offload does. */
+  faultGsoEio?: boolean;
 }
 
 export interface NativeSenderCounters {
@@ -78,7 +80,7 @@ export class NativeSender {
     this.slotViews = [];
     for (let i = 0; i < this.slots; i++) this.slotViews.push(this.staging.subarray(i * this.slotBytes, i * this.slotBytes + options.slotBytes));
     this.gso = options.gso ?? true;
-    this.faultOptions = options.faultWouldBlock ? 2 : 0;
+    this.faultOptions = (options.faultWouldBlock ? 2 : 0) | (options.faultGsoEio ? 4 : 0);
     this.stats = {
       flushes: 0, syscalls: 0, datagramsSent: 0, datagramsDropped: 0, gsoMessages: 0, wouldBlock: 0, stagingFull: 0, lastErrno: 0, gso: this.gso,
     };

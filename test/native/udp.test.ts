@@ -186,6 +186,35 @@ describe("GSO -> GRO", () => {
   });
 });
 
+describe("GSO refused", () => {
+  test("EIO on a GSO send falls back to one datagram per message, turns GSO off, loses nothing", () => {
+    const receiver = open({ host: "127.0.0.1", port: 0, recvBufferBytes: 4 << 20 });
+    const sender = open({ host: "127.0.0.1", port: 0 });
+    const staging = new NativeSender(sender, { slots: 64, slotBytes: 1200, gso: true, faultGsoEio: true });
+    const batch = new BatchReceiveBuffer(receiver, 64, 2048);
+    cleanups.push(() => { staging.close(); batch.free(); });
+    const to = new Uint8Array(20);
+    encodeAddress("127.0.0.1", receiver.localPort, to, 0);
+    for (let sequence = 0; sequence < 40; sequence++) {
+      fillPattern(staging.slot()!, sequence, 1000);
+      staging.commit(1000, to, 0);
+    }
+    expect(staging.flush()).toBe(40);
+    const counters = staging.counters();
+    expect(counters.gso).toBe(false); // the caller is told to stop asking
+    expect(counters.gsoMessages).toBe(0);
+    expect(counters.lastErrno).toBe(5); // EIO
+    expect(counters.syscalls).toBe(2); // the refused GSO call, then one sendmmsg of 40
+    let intact = 0;
+    let sequence = 0;
+    receiveAll(batch, 40, (index) => {
+      if (batch.segmentBytes(index) === 0 && matchesPattern(batch.memory.bytes, batch.offset(index), sequence, batch.length(index))) intact++;
+      sequence++;
+    });
+    expect(intact).toBe(40);
+  });
+});
+
 describe("sender retention on EAGAIN", () => {
   test("a tiny send buffer into a full receiver keeps unsent datagrams staged; all arrive later", () => {
     const receiver = open({ host: "127.0.0.1", port: 0, recvBufferBytes: 4 << 20 });

@@ -196,7 +196,7 @@ pub const send_result_syscalls = 2;
 pub const send_result_errno = 3; // last errno seen, 0 if none
 pub const send_result_gso_messages = 4; // messages sent with UDP_SEGMENT
 pub const send_result_would_block = 5; // 1 when stopped on EAGAIN/ENOBUFS (rest stays staged)
-pub const send_result_gso_refused = 6; // 1 when the kernel refused GSO (caller should turn it off)
+pub const send_result_gso_refused = 6; // 1 when GSO cannot work on this socket (caller should turn it off)
 pub const send_result_slots = 7;
 
 /// Option bits of rudp_udp_send_batch.
@@ -205,6 +205,9 @@ pub const send_option_gso: u32 = 1;
 /// has gone through (loopback almost never fills a send buffer, so retention could not be
 /// tested otherwise).
 pub const send_option_fault_would_block: u32 = 2;
+/// Fault injection for tests: fail every GSO message with EIO, as a device without
+/// checksum offload does, so the one-by-one fallback runs on a kernel that has GSO.
+pub const send_option_fault_gso_eio: u32 = 4;
 
 const SendScratch = struct {
     messages: [messages_per_call_max]linux.mmsghdr_const = undefined,
@@ -323,7 +326,8 @@ export fn rudp_udp_send_batch(fd: i32, slab: [*]const u8, slot_bytes: u32, slot_
         result[send_result_dropped] += invalid;
         if (message_count == 0) continue;
         result[send_result_syscalls] += 1;
-        const rc = linux.sendmmsg(fd, &scratch.messages, message_count, linux.MSG.DONTWAIT);
+        const fault_gso = options & send_option_fault_gso_eio != 0 and scratch.segments[0] > 1;
+        const rc = if (fault_gso) @as(usize, @bitCast(-@as(isize, @intFromEnum(linux.E.IO)))) else linux.sendmmsg(fd, &scratch.messages, message_count, linux.MSG.DONTWAIT);
         const errno = linux.E.init(rc);
         if (errno == .SUCCESS) {
             for (scratch.segments[0..rc]) |segments| {
@@ -343,10 +347,12 @@ export fn rudp_udp_send_batch(fd: i32, slab: [*]const u8, slot_bytes: u32, slot_
             continue;
         }
         if (scratch.segments[0] > 1) {
-            // GSO refused (EIO from a device without checksum offload, EINVAL from an old
-            // kernel, EMSGSIZE): resend the same datagrams one by one.
+            // GSO refused: resend the same datagrams one by one for the rest of this call.
+            // EIO (a device without checksum offload) and ENOPROTOOPT/EOPNOTSUPP (a kernel
+            // without UDP_SEGMENT) will not change: tell the caller to stop asking.
+            // EINVAL/EMSGSIZE (a segment above the path MTU) only concern this run.
             gso = false;
-            result[send_result_gso_refused] = 1;
+            if (errno == .IO or errno == .NOPROTOOPT or errno == .OPNOTSUPP) result[send_result_gso_refused] = 1;
             continue;
         }
         done += 1; // a single datagram refused for good: drop it, keep the rest moving
