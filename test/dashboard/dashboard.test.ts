@@ -120,10 +120,11 @@ async function readAfterNextPoll(page: Page, metricsUrl: string): Promise<{ show
   return { shown, fetched };
 }
 
-function renderedSnapshot(shown: ShownFigures, received: StatsSnapshot[]): StatsSnapshot {
-  const rendered = received.find((snapshot) => snapshot.timestampMs === shown.snapshotMs);
-  if (!rendered) throw new Error(`the page shows snapshot ${shown.snapshotMs}, which was not among the ${received.length} /stats answers seen`);
-  return rendered;
+/** The /stats answer the page rendered (its body is parsed here a little after the page's). */
+function renderedSnapshot(shown: ShownFigures, received: StatsSnapshot[]): Promise<StatsSnapshot> {
+  return waitFor(`snapshot ${shown.snapshotMs} among the /stats answers the page received`, 2000, async () =>
+    received.find((snapshot) => snapshot.timestampMs === shown.snapshotMs),
+  50);
 }
 
 async function saveScreenshot(page: Page): Promise<void> {
@@ -186,7 +187,7 @@ describe("dashboard", () => {
       // after the page's next poll agrees (usually the same one-second window).
       const { shown, fetched } = await readAfterNextPoll(page, server.metricsUrl);
       expect(shown.status).toBe("live");
-      expectShownMatches(shown, renderedSnapshot(shown, received));
+      expectShownMatches(shown, await renderedSnapshot(shown, received));
       expectAgreesWithFetched(shown, fetched);
       expect(shown.values["connections-active"]).toBe(LOAD_CLIENTS);
       expect(shown.values["messages-received-per-second"]!).toBeGreaterThan(0);
@@ -246,7 +247,7 @@ describe("dashboard", () => {
         return messages.last.every((value) => value !== null && value > 0) ? true : undefined;
       });
       const { shown, fetched } = await readAfterNextPoll(page, server.metricsUrl);
-      expectShownMatches(shown, renderedSnapshot(shown, received));
+      expectShownMatches(shown, await renderedSnapshot(shown, received));
       expectAgreesWithFetched(shown, fetched);
       expect(shown.values.workers).toBe(2);
       expect(shown.values.pid).toBe(server.pid);
@@ -274,7 +275,7 @@ describe("dashboard", () => {
         const figures = await readShown(page);
         return received.some((s) => s.timestampMs === figures.snapshotMs) ? figures : undefined;
       });
-      const rendered = renderedSnapshot(shown, received);
+      const rendered = await renderedSnapshot(shown, received);
       expectShownMatches(shown, rendered);
       // Tables keyed by the server's own names.
       expect(shown.values["closed-graceful"]).toBe(rendered.connections.closedByReason.graceful!);
@@ -299,6 +300,13 @@ describe("dashboard", () => {
       await waitFor("the page to come back live", 5000, async () => ((await readShown(page)).status === "live" ? true : undefined));
       // Same pid, uptime went back: the page says the server restarted.
       expect(await page.getByTestId("restart-notice").isVisible()).toBe(true);
+
+      // A server that takes the request and never answers is disconnected too (poll timeout).
+      standIn.setHung(true);
+      await expectDisconnected(page);
+      expect(await page.getByTestId("last-error").textContent()).toContain("no answer");
+      standIn.setHung(false);
+      await waitFor("the page to come back live after the stall", 5000, async () => ((await readShown(page)).status === "live" ? true : undefined));
       expect(pageErrors).toEqual([]);
       await page.close();
     } finally {

@@ -102,9 +102,39 @@ export class StandInStats {
   }
 }
 
+export interface StandInMetricsServer {
+  url: string;
+  stats: StandInStats;
+  /** While hung, /stats accepts requests and answers none: a stalled server. */
+  setHung(hung: boolean): void;
+  stop(): void;
+}
+
 /** Serves the dashboard and a StandInStats on 127.0.0.1 through the project's metrics server. */
-export function startStandInMetricsServer(port = 0): { url: string; stats: StandInStats; stop: () => void } {
+export function startStandInMetricsServer(port = 0): StandInMetricsServer {
   const stats = new StandInStats();
-  const server = startMetricsServer({ host: "127.0.0.1", port, snapshot: () => stats.snapshot() });
-  return { url: `http://127.0.0.1:${server.port}`, stats, stop: () => void server.stop(true) };
+  let hung = false;
+  // Requests held while hung, released (answered) when it resumes or stops; bounded.
+  const held: (() => void)[] = [];
+  const HELD_MAX = 64;
+  const snapshot = (): StatsSnapshot | Promise<StatsSnapshot> => {
+    if (!hung || held.length >= HELD_MAX) return stats.snapshot();
+    return new Promise((resolve) => held.push(() => resolve(stats.snapshot())));
+  };
+  const release = () => {
+    for (const answer of held.splice(0)) answer();
+  };
+  const server = startMetricsServer({ host: "127.0.0.1", port, snapshot });
+  return {
+    url: `http://127.0.0.1:${server.port}`,
+    stats,
+    setHung(value) {
+      hung = value;
+      if (!hung) release();
+    },
+    stop() {
+      release();
+      void server.stop(true);
+    },
+  };
 }
