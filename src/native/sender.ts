@@ -119,6 +119,12 @@ export class NativeSender {
   /** One FFI call: sends what it can; returns datagrams sent. Leftovers stay staged. */
   flush(): number {
     if (this.staged === 0) return 0;
+    if (this.socket.closed) { // nothing can leave any more: drop what is staged, counted
+      this.stats.datagramsDropped += this.staged;
+      this.first = (this.first + this.staged) % this.slots;
+      this.staged = 0;
+      return 0;
+    }
     const left = udpNative().rudp_udp_send_batch(
       this.socket.fd, this.memory.address, this.slotBytes, this.slots, this.metaAddress, this.first, this.staged, (this.gso ? 1 : 0) | this.faultOptions, this.result,
     );
