@@ -165,7 +165,15 @@
 
   function renderPool(pool) {
     const classes = Array.isArray(pool) ? pool.slice(0, TABLE_ROWS_MAX) : [];
-    if (classes.length === 0) return;
+    if (classes.length === 0) {
+      const row = document.createElement("tr");
+      row.className = "empty";
+      const note = cell("td", "the driver reports no buffer pool");
+      note.colSpan = 6;
+      row.append(note);
+      byId("pool-rows").replaceChildren(row);
+      return;
+    }
     const rows = classes.map((sizeClass) => {
       const size = sizeClass.sizeBytes;
       const capacity = sizeClass.inUse + sizeClass.free;
@@ -265,6 +273,14 @@
   // ---- per-interval figures (from the difference between two snapshots of one server)
 
   function intervalFigures(previous, current) {
+    try {
+      return intervalFiguresOrThrow(previous, current);
+    } catch {
+      return null; // a server that leaves out a counter: no per-interval figures, not an outage
+    }
+  }
+
+  function intervalFiguresOrThrow(previous, current) {
     if (!previous || previous.pid !== current.pid || current.uptimeSeconds < previous.uptimeSeconds) return null;
     const seconds = (current.timestampMs - previous.timestampMs) / 1000;
     if (!(seconds > 0)) return null;
@@ -452,6 +468,7 @@
     const lastIndex = history.seconds.length - 1;
     for (const spec of CHART_SPECS) {
       const chart = charts[spec.id];
+      if (!chart) continue;
       const arrays = history.perChart.get(spec.id);
       chart.setData([history.seconds, ...arrays]);
       // Say so when the server reports nothing for a chart (e.g. no pool on the fallback driver).
@@ -467,7 +484,7 @@
   function resizeCharts() {
     for (const spec of CHART_SPECS) {
       const container = byId(spec.id);
-      charts[spec.id].setSize({ width: Math.max(240, container.clientWidth), height: CHART_HEIGHT_PX });
+      charts[spec.id]?.setSize({ width: Math.max(240, container.clientWidth), height: CHART_HEIGHT_PX });
     }
   }
 
@@ -557,7 +574,13 @@
 
   function start() {
     setFigure("history-points-max", HISTORY_POINTS_MAX, String);
-    for (const spec of CHART_SPECS) createChart(spec);
+    // Without uPlot (asset missing) the figures and tables still work; only charts are lost.
+    if (typeof uPlot === "function") {
+      for (const spec of CHART_SPECS) createChart(spec);
+    } else {
+      console.warn("bun-rudp dashboard: uPlot did not load; charts are off");
+      for (const spec of CHART_SPECS) history.perChart.set(spec.id, spec.series.map(() => []));
+    }
     let resizeTimer = null;
     window.addEventListener("resize", () => {
       clearTimeout(resizeTimer);
