@@ -3,7 +3,9 @@
 import { existsSync } from "node:fs";
 import { chromium, type Browser } from "playwright-core";
 
-export const CHROMIUM_PATH = "/usr/bin/chromium";
+const SYSTEM_CHROMIUM_PATH = "/usr/bin/chromium";
+/** RUDP_CHROMIUM_PATH points at another Chromium build; only the system one is ever installed. */
+export const CHROMIUM_PATH = process.env.RUDP_CHROMIUM_PATH || SYSTEM_CHROMIUM_PATH;
 const INSTALL_TIMEOUT_MS = 240_000;
 const UPDATE_TIMEOUT_MS = 120_000;
 
@@ -28,11 +30,13 @@ function run(command: string[], timeoutMs: number): { ok: boolean; output: strin
 }
 
 /**
- * Resolves to null when Chromium is at CHROMIUM_PATH (installing it with apt-get if it is
- * missing and this process may), or to the reason it cannot be had.
+ * Returns null when Chromium is at CHROMIUM_PATH (installing it with apt-get if it is missing
+ * and this process may), or the reason it cannot be had. RUDP_DASHBOARD_NO_INSTALL=1 forbids
+ * the install.
  */
 export function ensureChromium(): string | null {
   if (existsSync(CHROMIUM_PATH)) return null;
+  if (CHROMIUM_PATH !== SYSTEM_CHROMIUM_PATH) return `RUDP_CHROMIUM_PATH=${CHROMIUM_PATH} does not exist`;
   if (process.env.RUDP_DASHBOARD_NO_INSTALL === "1") return `${CHROMIUM_PATH} is missing and RUDP_DASHBOARD_NO_INSTALL=1`;
   if (process.getuid?.() !== 0) return `${CHROMIUM_PATH} is missing and apt-get needs root (install the chromium package)`;
   if (!existsSync("/usr/bin/apt-get")) return `${CHROMIUM_PATH} is missing and there is no apt-get here`;
