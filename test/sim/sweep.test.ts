@@ -9,6 +9,17 @@ import { describeSweepSeed, runSweepSeed } from "./sweep.ts";
 
 const failuresListedMax = 10;
 
+/** Engine bugs already reported in FINDINGS.md and not fixed yet: a failure matching one is
+ *  counted and printed with its seeds, not failed, so the sweep keeps hunting for new bugs
+ *  meanwhile. Remove an entry as soon as the engine fixes it; SIM_STRICT=1 fails on them too. */
+const knownEngineIssues: { finding: string; pattern: RegExp }[] = [];
+
+function knownIssueOf(message: string): string | null {
+  if (process.env.SIM_STRICT === "1") return null;
+  for (const issue of knownEngineIssues) if (issue.pattern.test(message)) return issue.finding;
+  return null;
+}
+
 function sweepBase(): number {
   const value = process.env.SIM_SWEEP_BASE;
   if (value === undefined || value === "") return 1;
@@ -24,6 +35,7 @@ test("sim: seed sweep over random scenarios", () => {
   const startedMs = performance.now();
   const failures: string[] = [];
   const inconclusive: string[] = [];
+  const known = new Map<string, number[]>();
   let ran = 0;
   // Bounded by count and by time: SIM_SEEDS=N runs exactly N unless the budget is larger.
   const timeBounded = process.env.SIM_SEEDS === undefined && !replay;
@@ -38,6 +50,11 @@ test("sim: seed sweep over random scenarios", () => {
         continue;
       }
       const message = error instanceof SimFailure ? error.message : `[sweep] seed=${seed}: ${(error as Error).stack ?? error}`;
+      const finding = knownIssueOf(message);
+      if (finding !== null) {
+        known.set(finding, [...(known.get(finding) ?? []), seed]);
+        continue;
+      }
       failures.push(`${message}\n  scenario: ${describeSweepSeed(seed)}`);
       if (failures.length >= failuresListedMax) break;
     }
@@ -49,6 +66,7 @@ test("sim: seed sweep over random scenarios", () => {
   );
   // Inconclusive seeds are ones where the network itself made the goal impossible (checked, not assumed).
   for (const message of inconclusive.slice(0, 3)) console.log(`  inconclusive: ${message}`);
+  for (const [finding, seeds] of known) console.log(`  known engine issue (${finding}): ${seeds.length} seeds, e.g. ${seeds.slice(0, 8).join(", ")}`);
   if (failures.length > 0) throw new Error(`${failures.length} of ${ran} sweep seeds failed:\n${failures.join("\n")}`);
   expect(ran).toBeGreaterThan(0);
 });
