@@ -112,3 +112,22 @@ test("sim: one seed replays the same run; another seed does not", () => {
   expect(again).toEqual(first);
   expect(other.trace).not.toBe(first.trace);
 });
+
+test("sim: closing while the peer still streams: no event after closed on either side", () => {
+  // The client sends a little and closes gracefully while the server keeps streaming to it; the
+  // datagram that completes the client's drain often carries a server message too. The harness
+  // fails any message event that follows a closed event.
+  const seed = scenarioSeed(30); // FINDINGS.md 5: this seed shows a message after closed
+  const pair = connectPair("close while streaming", seed, impaired({ delayUs: 50_000, lossRate: 0.03 }), { channelModes: { 1: "unreliable" } });
+  const { simulation, clientConnection, serverConnection } = pair;
+  simulation.plan(serverConnection, simulation.ledger.createFlow("server", "client", 1, "unreliable"), 2000, 1000);
+  simulation.runFor("stream", 100_000);
+  // Reliable data to drain: the close completes when its last ACK arrives, piggybacked on a
+  // datagram that also carries stream data.
+  simulation.plan(clientConnection, simulation.ledger.createFlow("client", "server", 0, "reliable-ordered"), 20, 1000);
+  simulation.runUntil("queue", () => clientConnection.outboxEmpty, { virtualUs: 1e6 });
+  simulation.close(clientConnection, "graceful", true);
+  simulation.runUntil("close", () => clientConnection.closed !== null && serverConnection.closed !== null, { virtualUs: 60e6 });
+  expect(clientConnection.closed!.reason).toBe("graceful");
+  settle(simulation, [pair.client, pair.server]);
+});
