@@ -63,6 +63,8 @@ pub const layout_slot_bytes = 6;
 pub const layout_slots = 7;
 
 const segments_per_gro_buffer_max = 64;
+/// Datagrams up to this size are moved together in the slab; bigger ones stay in place.
+const pack_bytes_max = 4096;
 const slot_count_max = 1 << 20;
 
 /// Bytes a packed datagram takes in the slab: cache-line multiples, never zero (so a
@@ -168,6 +170,14 @@ const Receiver = struct {
             if (self.options & option_no_pack != 0) {
                 packed_at[i] = source;
                 write = source + self.slot_bytes;
+                continue;
+            }
+            if (length > pack_bytes_max) {
+                // A big (GRO-coalesced) buffer already fills most of its slot: moving it
+                // would cost a 64 KiB memmove for little space. It stays; the gap before
+                // it is given back with the batch.
+                packed_at[i] = source;
+                write = source + packedBytes(length);
                 continue;
             }
             packed_at[i] = write;
