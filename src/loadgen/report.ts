@@ -53,7 +53,7 @@ export function formatSummary(summary: RunSummary): string {
     ["connections", `${summary.connections} (${summary.connectFailures} failed) in ${summary.processes} process(es)`],
     ["delivered msg/s", summary.deliveredPerSecond.toLocaleString("en-US")],
     ["goodput MB/s", String(summary.goodputMBps)],
-    ["sent / delivered", `${summary.sent} / ${summary.delivered}`],
+    ["sent / delivered", `${summary.sent} / ${summary.delivered}${summary.notSent ? ` (${summary.notSent} offered but not sent: backpressure)` : ""}`],
     ["lost / duplicated", `${summary.lost} / ${summary.duplicates}${summary.untracked ? ` (untracked ${summary.untracked})` : ""}`],
     ["RTT us (intended send)", `p50 ${rtt.p50}  p90 ${rtt.p90}  p99 ${rtt.p99}  p99.9 ${rtt.p999}  max ${rtt.max}`],
     ["RTT us (actual send)", `p50 ${service.p50}  p90 ${service.p90}  p99 ${service.p99}  p99.9 ${service.p999}  max ${service.max}`],

@@ -11,6 +11,8 @@ export interface WorkerResult {
   connectFailures: number;
   connectionsClosedEarly: number;
   sent: number;
+  /** Messages the schedule offered that backpressure kept back until the send phase ended. */
+  notSent?: number;
   /** Unique messages that came back (by connection and sequence). */
   received: number;
   duplicates: number;
@@ -93,6 +95,8 @@ export interface RunSummary {
   connections: number;
   connectFailures: number;
   sent: number;
+  /** Offered by the schedule but not accepted before the send phase ended (backpressure). */
+  notSent: number;
   delivered: number;
   lost: number;
   duplicates: number;
@@ -143,6 +147,7 @@ export function mergeResults(results: WorkerResult[], base: Pick<RunSummary, "sy
     connections: sum((r) => r.connections),
     connectFailures: sum((r) => r.connectFailures),
     sent,
+    notSent: sum((r) => r.notSent ?? 0),
     delivered,
     lost: Math.max(0, sent - delivered),
     duplicates: sum((r) => r.duplicates),

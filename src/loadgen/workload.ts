@@ -81,6 +81,8 @@ class WorkloadRun {
   private timer: ReturnType<typeof setTimeout> | null = null;
   private resolveSendPhase: (() => void) | null = null;
   scheduler: OpenLoopScheduler | null = null;
+  private deadlineTimer: ReturnType<typeof setTimeout> | null = null;
+  private sendingOver = false;
   private readonly tickBound = () => this.tick();
 
   constructor(readonly spec: WorkloadSpec, readonly client: SystemClient) {
@@ -150,7 +152,20 @@ class WorkloadRun {
     return new Promise((resolve) => {
       this.resolveSendPhase = resolve;
       this.schedule(0);
+      // The send phase ends on time even when backpressure kept messages back: those are
+      // reported as "not sent" (the offered load the system could not take), not waited for.
+      this.deadlineTimer = setTimeout(() => this.endSendPhase(), spec.durationSeconds * 1000 + 1);
     });
+  }
+
+  private endSendPhase(): void {
+    this.sendingOver = true;
+    if (this.timer !== null) clearTimeout(this.timer);
+    this.timer = null;
+    if (this.deadlineTimer !== null) clearTimeout(this.deadlineTimer);
+    this.deadlineTimer = null;
+    this.resolveSendPhase?.();
+    this.resolveSendPhase = null;
   }
 
   private immediate(): void {
@@ -167,7 +182,7 @@ class WorkloadRun {
   private tick(): void {
     this.timer = null;
     const scheduler = this.scheduler!;
-    if (this.blocked || this.stopping) return;
+    if (this.blocked || this.stopping || this.sendingOver) return;
     const connections = this.connections;
     const connectionCount = connections.length;
     let due = scheduler.dueCount(nowUs(), sendBatchMax);
@@ -189,8 +204,7 @@ class WorkloadRun {
     }
     this.flush(firstTouched, touched);
     if (scheduler.finished) {
-      this.resolveSendPhase?.();
-      this.resolveSendPhase = null;
+      this.endSendPhase();
       return;
     }
     // Blocked connections resume on drain; the retry timer covers systems whose drain is lazy.
@@ -263,6 +277,7 @@ export async function runWorkload(spec: WorkloadSpec, onProgress: (progress: Wor
     connectFailures: run.connectFailures,
     connectionsClosedEarly: run.closedEarly,
     sent: run.sentTotal(),
+    notSent: Math.max(0, (run.scheduler?.totalMessages ?? 0) - run.sentTotal()),
     received: run.tracker.unique,
     duplicates: run.tracker.duplicates,
     untracked: run.tracker.untracked,

@@ -250,13 +250,20 @@ func runClient(args []string) {
 			msg[i] = byte(i)
 		}
 		seqs := make([]uint32, len(sessions))
+		endUs := startUs + *duration*1e6
 		for sent < total {
 			now := nowUs()
+			if now > endUs {
+				break // on time, like the TypeScript client: the rest is reported as notSent
+			}
 			due := int((now-startUs)/interval) + 1
 			if due > total {
 				due = total
 			}
 			for ; sent < due; sent++ {
+				if sent%256 == 0 && nowUs() > endUs {
+					break
+				}
 				local := sent % len(sessions)
 				binary.LittleEndian.PutUint32(msg[0:], seqs[local])
 				binary.LittleEndian.PutUint32(msg[4:], uint32(*first+local))
@@ -295,6 +302,7 @@ func runClient(args []string) {
 		"connectFailures":        failures,
 		"connectionsClosedEarly": 0,
 		"sent":                   sent,
+		"notSent":                total - sent,
 		"received":               tr.unique.Load(),
 		"duplicates":             tr.dups.Load(),
 		"untracked":              tr.untracked.Load(),
