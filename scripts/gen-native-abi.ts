@@ -37,6 +37,9 @@ const scalarTypes: Record<string, string> = {
   c_long: "i64_fast",
   f32: "f32",
   f64: "f64",
+  // The Status enum(c_int) itself may be returned or passed.
+  Status: "i32",
+  "status.Status": "i32",
 };
 
 /** Maps a Zig parameter or return type to an FFIType member name; throws on anything unknown. */
