@@ -231,7 +231,7 @@ describe("dashboard", () => {
   chromiumTest("--workers 2: the page shows the primary's aggregate of both workers", async () => {
     const metricsPort = freeTcpPort();
     const udpPort = await freeUdpPort();
-    let server: RunningServer | null = await startRealServer(metricsPort, ["--workers", "2", "--port", String(udpPort)]);
+    let server: RunningServer | null = await startRealServer(metricsPort, { workers: 2, udpPort });
     const clients: RudpConnection[] = [];
     let load: ReturnType<typeof startLoad> | null = null;
     try {

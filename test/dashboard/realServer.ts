@@ -59,16 +59,28 @@ function childEnvironment(): Record<string, string> {
   return env;
 }
 
-export async function startRealServer(metricsPort: number, extraArgs: string[] = []): Promise<RunningServer> {
+export interface RealServerOptions {
+  /** 0: any free port (with workers > 1 each worker then gets its own). */
+  udpPort?: number;
+  workers?: number;
+}
+
+export async function startRealServer(metricsPort: number, options: RealServerOptions = {}): Promise<RunningServer> {
+  const workers = options.workers ?? 1;
   const child: Subprocess<"ignore", "pipe", "pipe"> = Bun.spawn(
-    [process.execPath, "src/server/cli.ts", "--host", "127.0.0.1", "--port", "0", "--metrics-host", "127.0.0.1", "--metrics-port", String(metricsPort), ...extraArgs],
+    [
+      process.execPath, "src/server/cli.ts",
+      "--host", "127.0.0.1", "--port", String(options.udpPort ?? 0),
+      "--metrics-host", "127.0.0.1", "--metrics-port", String(metricsPort),
+      "--workers", String(workers),
+    ],
     { cwd: ROOT, stdin: "ignore", stdout: "pipe", stderr: "pipe", env: childEnvironment() },
   );
   const lines: string[] = [];
   const log = () => lines.join("\n");
   // With --workers the primary's "N workers share udp://..." line comes once every worker
   // listens and the aggregate metrics port is up; without, the one "listening on" line.
-  const ready = extraArgs.includes("--workers") ? /workers share udp:\/\/[^\s]*:(\d+)/ : /listening on udp:\/\/[^\s]*:(\d+)/;
+  const ready = workers > 1 ? /workers share udp:\/\/[^\s]*:(\d+)/ : /listening on udp:\/\/[^\s]*:(\d+)/;
   const listening = new Promise<number>((resolve) => {
     const onLine = (line: string) => {
       const match = ready.exec(line);
