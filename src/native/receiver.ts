@@ -12,7 +12,8 @@
 // objects for the receiver's life (no per-packet objects). The bytes are valid only
 // during the visit: drain() releases the slots (advances the ring head) after the visitor
 // returns, and the thread may then overwrite them. Copy what you keep. Do not call
-// stop() from inside a visitor.
+// stop() from inside a visitor. A visitor that throws consumes its datagram (and those
+// before it); the exception reaches the caller of drain().
 //
 // Doorbell: onReadable is a threadsafe JSCallback the thread calls only after drain()
 // emptied the ring and set the shared idle flag (once per idle period). A busy server
@@ -173,14 +174,22 @@ export class NativeReceiver {
       const tail = Atomics.load(words, TAIL_WORD);
       let available = (tail - head) >>> 0;
       if (available > max - visited) available = max - visited;
-      for (let i = 0; i < available; i++) {
-        const word = DESCRIPTORS_WORD_OFFSET + ((head + i) & this.mask) * DESCRIPTOR_WORDS;
-        const byte = word * 4;
-        visit(buf, words[word]!, words[word + 1]!, addrBuf, byte + ADDRESS_BYTE_IN_DESCRIPTOR, (addrBuf[byte + 10]! & FLAG_CHECKSUM_OK) !== 0);
+      let i = 0;
+      try {
+        for (; i < available; i++) {
+          const word = DESCRIPTORS_WORD_OFFSET + ((head + i) & this.mask) * DESCRIPTOR_WORDS;
+          const byte = word * 4;
+          visit(buf, words[word]!, words[word + 1]!, addrBuf, byte + ADDRESS_BYTE_IN_DESCRIPTOR, (addrBuf[byte + 10]! & FLAG_CHECKSUM_OK) !== 0);
+        }
+      } catch (error) {
+        i++; // the datagram whose visit threw is consumed too: no poison pill on the next drain
+        throw error;
+      } finally {
+        head = (head + i) >>> 0;
+        visited += i;
+        this.drained += i;
+        Atomics.store(words, HEAD_WORD, head); // release: the thread may reuse these slots
       }
-      head = (head + available) >>> 0;
-      visited += available;
-      Atomics.store(words, HEAD_WORD, head); // release: the thread may reuse these slots
       if (visited === max) break; // more may wait: the caller drains again (no doorbell)
       // Empty: say so, then look again, because the thread may have published between
       // our tail load and the flag store without seeing the flag.
@@ -188,7 +197,6 @@ export class NativeReceiver {
       if (Atomics.load(words, TAIL_WORD) === head) break; // truly empty: a doorbell will come
       Atomics.store(words, IDLE_WORD, 0); // more arrived: drain it rather than wait for it
     }
-    this.drained += visited;
     return visited;
   }
 

@@ -284,6 +284,25 @@ describe("NativeReceiver", () => {
     expect(() => receiver.start()).toThrow("closed");
   });
 
+  test("a visitor that throws consumes its datagram: the next drain continues after it", async () => {
+    const p = pair();
+    const receiver = new NativeReceiver(p.receiverSocket, { ringSlots: 64, onReadable: () => {} });
+    receiver.start();
+    cleanups.push(() => receiver.stop());
+    for (let sequence = 0; sequence < 5; sequence++) stage(p, sequence, 100, false);
+    flushAll(p);
+    expect(await until(() => receiver.pending() === 5, 2000)).toBe(true);
+    const seen: number[] = [];
+    expect(() => receiver.drain((buf, offset) => {
+      seen.push(buf[offset]!);
+      if (buf[offset] === 2) throw new Error("engine bug");
+    }, 10)).toThrow("engine bug");
+    expect(receiver.pending()).toBe(2);
+    receiver.drain((buf, offset) => { seen.push(buf[offset]!); }, 10);
+    expect(seen).toEqual([0, 1, 2, 3, 4]);
+    expect(receiver.counters().drained).toBe(5);
+  });
+
   test("GRO: a GSO burst arrives split into per-segment datagrams with verdicts", async () => {
     const p = pair(true);
     const receiver = new NativeReceiver(p.receiverSocket, { ringSlots: 1024, onReadable: () => {} });
