@@ -414,3 +414,39 @@ export fn rudp_rx_destroy(handle: u64) c_int {
 export fn rudp_rx_counter_count() u32 {
     return counter_count;
 }
+
+test "slab space: in-order release, wrap to the front, never hands out bytes still held" {
+    var batches: [8]SlabSpace.Batch = undefined;
+    var space = SlabSpace{ .capacity = 1000, .batches = &batches };
+    var region = space.freeRegion(100);
+    try std.testing.expectEqual(@as(u32, 0), region.begin);
+    try std.testing.expectEqual(@as(u32, 1000), region.bytes);
+    space.push(0, 400, 10); // ring positions [0, 10)
+    space.push(400, 900, 20); // [10, 20)
+    region = space.freeRegion(100); // 100 left at the end: enough
+    try std.testing.expectEqual(@as(u32, 900), region.begin);
+    try std.testing.expectEqual(@as(u32, 100), region.bytes);
+    region = space.freeRegion(200); // not enough at the end, front still held
+    try std.testing.expectEqual(@as(u32, 0), region.bytes);
+    space.release(9); // head before the first batch's end: nothing freed
+    try std.testing.expectEqual(@as(u32, 2), space.count);
+    space.release(10); // first batch given back: the front opens
+    region = space.freeRegion(200);
+    try std.testing.expectEqual(@as(u32, 0), region.begin);
+    try std.testing.expectEqual(@as(u32, 400), region.bytes);
+    space.push(0, 300, 30); // wrapped: used = [400, 900) + [0, 300)
+    region = space.freeRegion(50);
+    try std.testing.expectEqual(@as(u32, 300), region.begin);
+    try std.testing.expectEqual(@as(u32, 100), region.bytes); // up to the oldest held byte
+    space.release(30); // everything back: start over at the front
+    try std.testing.expectEqual(@as(u32, 0), space.count);
+    region = space.freeRegion(50);
+    try std.testing.expectEqual(@as(u32, 0), region.begin);
+    try std.testing.expectEqual(@as(u32, 1000), region.bytes);
+    // Ring positions wrap at 2^32: release compares with wrapping arithmetic.
+    space.push(0, 64, 5);
+    space.release(0xffff_fff0);
+    try std.testing.expectEqual(@as(u32, 1), space.count);
+    space.release(5);
+    try std.testing.expectEqual(@as(u32, 0), space.count);
+}
