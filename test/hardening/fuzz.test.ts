@@ -13,6 +13,7 @@ const ENGINE_ITERATIONS = 1_000_000;
 const SERVER_DATAGRAMS = 200_000;
 const SERVER_RATE_PER_SECOND = 40_000;
 const RSS_GROWTH_BYTES_MAX = 64 * MIB;
+const ECHO_GAP_MS_MAX = 3000;
 
 test(`engine fuzz: ${ENGINE_ITERATIONS} mutated datagrams into live server and client engines, no throw, no internal error`, () => {
   const result = runEngineFuzz({ iterations: ENGINE_ITERATIONS, seed: SEED, secondsMax: 20, refreshEvery: 20_000 });
@@ -43,7 +44,7 @@ test(`server fuzz over UDP: ${SERVER_DATAGRAMS} datagrams at the server process,
     console.log(
       `[server fuzz] seed ${result.seed}: ${result.datagramsSent} sent (${result.unsealedSent} unsealed, ${result.sealedSent} resealed/valid) in ${result.seconds.toFixed(2)} s = ${result.datagramsPerSecond}/s, ` +
         `${result.rawConnections} raw connections; server: arrived ${s.arrived}, dropped ${s.dropsTotal}, accepted ${s.accepted}; drops ${JSON.stringify(s.drops)}; ` +
-        `RSS ${mib(s.rssBeforeBytes)} -> max ${mib(s.rssMaxBytes)} -> ${mib(s.rssAfterBytes)} MiB; probe ${result.client.echoed}/${result.client.sent} echoes, longest gap ${result.client.maxEchoGapMs} ms`,
+        `RSS ${mib(s.rssBeforeBytes)} -> max ${mib(s.rssMaxBytes)} -> ${mib(s.rssAfterBytes)} MiB; probe ${result.client.echoed}/${result.client.sent} echoes (${result.client.duplicates} duplicated, ${result.client.outOfOrder} out of order), longest gap ${result.client.maxEchoGapMs} ms (fuzzer loop lag ${result.client.maxTickGapMs} ms; probe connection ${JSON.stringify(result.client.connection)})`,
     );
     // No crash, no unhandled exception, no engine bug.
     expect(server.process.exitCode).toBeNull();
@@ -63,7 +64,11 @@ test(`server fuzz over UDP: ${SERVER_DATAGRAMS} datagrams at the server process,
     // The normal client kept exchanging messages throughout.
     expect(result.client.sent).toBeGreaterThan(100);
     expect(result.client.echoed).toBe(result.client.sent);
-    expect(result.client.maxEchoGapMs).toBeLessThan(1000);
+    expect(result.client.duplicates).toBe(0);
+    expect(result.client.outOfOrder).toBe(0);
+    // No stall: on this shared 2-core machine the fuzzer's own loop lags ~100-250 ms under
+    // load and a probe packet lost in the flooded socket waits for its retransmission.
+    expect(result.client.maxEchoGapMs).toBeLessThan(ECHO_GAP_MS_MAX);
   } finally {
     await server.stop("SIGKILL");
   }

@@ -52,7 +52,7 @@ export interface ServerFuzzResult {
   datagramsPerSecond: number;
   rawConnections: number;
   rawHandshakeFailures: number;
-  client: { sent: number; echoed: number; maxEchoGapMs: number; closed: string | null };
+  client: { sent: number; echoed: number; duplicates: number; outOfOrder: number; broadcastsReceived: number; maxEchoGapMs: number; maxTickGapMs: number; connection: { packetsLost: number; packetsRetransmitted: number; rttSmoothedUs: number } | null; closed: string | null };
   server: {
     /** Datagrams that reached the server socket: driver-received plus receive-thread drops. */
     arrived: number;
@@ -84,6 +84,15 @@ function delta(after: Record<string, number>, before: Record<string, number>): R
 class EchoProbe {
   sent = 0;
   echoed = 0;
+  /** Echoes whose sequence number was already seen, or came before a later one (reliable-ordered must do neither). */
+  duplicates = 0;
+  outOfOrder = 0;
+  broadcastsReceived = 0;
+  /** The fuzzer's own event-loop lag, seen by the probe's 10 ms timer: tells a stall here from one in the server. */
+  maxTickGapMs = 0;
+  private lastTickMs = performance.now();
+  private nextExpected = 0;
+  private readonly seen = new Set<number>();
   maxEchoGapMs = 0;
   closed: string | null = null;
   private lastEchoMs = performance.now();
@@ -91,7 +100,14 @@ class EchoProbe {
   private readonly payload = new Uint8Array(32);
 
   constructor(private readonly connection: RudpConnection) {
-    connection.on("message", () => {
+    connection.on("message", (channel, data) => {
+      // Fuzzed frames on the example app's broadcast channel (1) reach every member, the probe too.
+      if (channel !== 0) return void this.broadcastsReceived++;
+      const sequence = new DataView(data.buffer, data.byteOffset, data.byteLength).getUint32(0, true);
+      if (this.seen.has(sequence)) this.duplicates++;
+      else if (sequence !== this.nextExpected) this.outOfOrder++;
+      this.seen.add(sequence);
+      this.nextExpected = sequence + 1;
       const now = performance.now();
       this.maxEchoGapMs = Math.max(this.maxEchoGapMs, now - this.lastEchoMs);
       this.lastEchoMs = now;
@@ -99,8 +115,17 @@ class EchoProbe {
     });
     connection.on("close", (info) => (this.closed = info.reason));
     this.timer = setInterval(() => {
+      const now = performance.now();
+      this.maxTickGapMs = Math.max(this.maxTickGapMs, now - this.lastTickMs);
+      this.lastTickMs = now;
+      new DataView(this.payload.buffer).setUint32(0, this.sent, true);
       if (this.closed === null && this.connection.send(0, this.payload)) this.sent++;
     }, 10);
+  }
+
+  connectionStats(): { packetsLost: number; packetsRetransmitted: number; rttSmoothedUs: number } | null {
+    const stats = this.connection.stats();
+    return stats && { packetsLost: stats.packetsLost, packetsRetransmitted: stats.packetsRetransmitted, rttSmoothedUs: Math.round(stats.rttSmoothedUs) };
   }
 
   async stop(): Promise<void> {
@@ -170,7 +195,7 @@ export async function runServerFuzz(options: ServerFuzzOptions): Promise<ServerF
       nextStatsMs = now + 1000;
       const sample = await stats(options.metricsUrl);
       rssMaxBytes = Math.max(rssMaxBytes, sample.process.rssBytes);
-      options.log(`fuzz: ${sent} sent, ${Math.round(sent / ((now - started) / 1000))}/s; server RSS ${(sample.process.rssBytes / 2 ** 20).toFixed(1)} MiB; echoes ${probe.echoed}/${probe.sent}`);
+      options.log(`fuzz: ${sent} sent, ${Math.round(sent / ((now - started) / 1000))}/s; server RSS ${(sample.process.rssBytes / 2 ** 20).toFixed(1)} MiB; echoes ${probe.echoed}/${probe.sent}, duplicates ${probe.duplicates}, out of order ${probe.outOfOrder}`);
     }
     // Pace to the rate; always yield so the probe client and the replies get their turn.
     const aheadMs = options.ratePerSecond > 0 ? (sent / options.ratePerSecond) * 1000 - (performance.now() - started) : 0;
@@ -178,6 +203,7 @@ export async function runServerFuzz(options: ServerFuzzOptions): Promise<ServerF
     else await new Promise<void>((resolve) => setImmediate(resolve));
   }
   const seconds = (performance.now() - started) / 1000;
+  const probeConnection = probe.connectionStats();
   await probe.stop();
   raw.peer.close();
   for (const stranger of strangers) stranger.close();
@@ -213,7 +239,7 @@ export async function runServerFuzz(options: ServerFuzzOptions): Promise<ServerF
     datagramsPerSecond: Math.round(sent / seconds),
     rawConnections,
     rawHandshakeFailures,
-    client: { sent: probe.sent, echoed: probe.echoed, maxEchoGapMs: Math.round(probe.maxEchoGapMs), closed: probe.closed },
+    client: { sent: probe.sent, echoed: probe.echoed, duplicates: probe.duplicates, outOfOrder: probe.outOfOrder, broadcastsReceived: probe.broadcastsReceived, maxEchoGapMs: Math.round(probe.maxEchoGapMs), maxTickGapMs: Math.round(probe.maxTickGapMs), connection: probeConnection, closed: probe.closed },
     server,
   };
 }
