@@ -154,7 +154,8 @@ class WorkloadRun {
       this.schedule(0);
       // The send phase ends on time even when backpressure kept messages back: those are
       // reported as "not sent" (the offered load the system could not take), not waited for.
-      this.deadlineTimer = setTimeout(() => this.endSendPhase(), spec.durationSeconds * 1000 + 1);
+      // 20 ms of grace so a late final tick still sends what was due inside the duration.
+      this.deadlineTimer = setTimeout(() => this.endSendPhase(), spec.durationSeconds * 1000 + 20);
     });
   }
 

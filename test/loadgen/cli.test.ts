@@ -45,5 +45,5 @@ describe("loadgen CLI", () => {
     } finally {
       rmSync(jsonPath, { force: true });
     }
-  });
+  }, 40_000);
 });

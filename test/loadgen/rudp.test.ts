@@ -26,4 +26,4 @@ test("loadgen against the bun-rudp server delivers every message once, with tran
   } finally {
     rmSync(jsonPath, { force: true });
   }
-});
+}, 40_000);

