@@ -8,7 +8,7 @@ import { describeImpairment, parseImpairment } from "./impairment.ts";
 import { cpuPercentBetween, type ProcessSample, sampleProcessTree } from "./processStats.ts";
 import { formatSummary, ProgressDisplay } from "./report.ts";
 import { mergeResults, type RunSummary, type ServerStatsSummary, type WorkerResult } from "./results.ts";
-import { drainTail, fetchRudpStats, type LaunchedServer, launchServer, readJsonLines, repositoryRoot } from "./serverLauncher.ts";
+import { drainTail, killChildrenOnSignal, trackChild, fetchRudpStats, type LaunchedServer, launchServer, readJsonLines, repositoryRoot } from "./serverLauncher.ts";
 import { kcpClientCommand } from "./systems/kcp.ts";
 import { type SystemName, systemNames } from "./systems/types.ts";
 import { runWorkload, type WorkloadProgress, type WorkloadSpec } from "./workload.ts";
@@ -163,6 +163,7 @@ async function startProxyProcess(options: LoadgenOptions, targetHost: string, ta
   const command = [process.execPath, `${repositoryRoot}/src/loadgen/proxyCli.ts`, "--target", `${targetHost}:${targetPort}`, "--listen", `${options.host}:0`, "--impair", options.proxy!];
   if (options.system === "tcp") command.push("--tcp");
   const child = Bun.spawn(command, { stdin: "ignore", stdout: "pipe", stderr: "pipe" });
+  trackChild(child.pid);
   const stderr = drainTail(child.stderr);
   let counters: unknown = null;
   let resolvePort: (port: number) => void;
@@ -227,6 +228,7 @@ type ProgressSink = (worker: number, progress: Partial<WorkloadProgress>) => voi
 /** Runs one share in a child process (this CLI in --worker mode, or the Go KCP client). */
 async function runChildWorker(command: string[], worker: number, onProgress: ProgressSink): Promise<WorkerResult> {
   const child = Bun.spawn(command, { stdin: "ignore", stdout: "pipe", stderr: "pipe", cwd: repositoryRoot });
+  trackChild(child.pid);
   const stderr = drainTail(child.stderr);
   let result: WorkerResult | null = null;
   await readJsonLines(child.stdout, (line) => {
@@ -378,6 +380,7 @@ async function main(): Promise<void> {
     console.log(usage);
     return;
   }
+  killChildrenOnSignal();
   const summary = await runLoadgen(options, `bun run loadgen ${argv.join(" ")}`);
   console.log(formatSummary(summary));
   if (options.json !== null) await Bun.write(options.json, `${JSON.stringify(summary, null, 2)}\n`);

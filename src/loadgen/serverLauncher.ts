@@ -56,6 +56,23 @@ export function drainTail(stream: ReadableStream<Uint8Array>, maxChars = 4000): 
   return { text: () => tail.trim() };
 }
 
+/** Children this process started (servers, proxies, workers): killed if we are told to stop. */
+const trackedChildren = new Set<number>();
+
+export function trackChild(pid: number): void {
+  trackedChildren.add(pid);
+}
+
+/** On SIGTERM/SIGINT, take the spawned process trees down with us instead of orphaning them. */
+export function killChildrenOnSignal(): void {
+  const stop = () => {
+    for (const pid of trackedChildren) killTree(pid);
+    process.exit(130);
+  };
+  process.on("SIGTERM", stop);
+  process.on("SIGINT", stop);
+}
+
 /** SIGKILLs a child and every process below it (a server's workers outlive a killed primary). */
 export function killTree(rootPid: number): void {
   for (const pid of descendantsOf(rootPid).reverse()) {
@@ -114,6 +131,7 @@ async function stopChild(child: Subprocess<"ignore", "pipe", "pipe">, lines: Rec
 
 async function launchPeer(system: SystemName, host: string): Promise<LaunchedServer> {
   const child = Bun.spawn(peerCommand(system, host), { stdin: "ignore", stdout: "pipe", stderr: "pipe" });
+  trackChild(child.pid);
   const stderr = drainTail(child.stderr);
   const lines: Record<string, unknown>[] = [];
   let resolveListening: (value: { host: string; port: number }) => void;
@@ -153,6 +171,7 @@ async function launchRudp(system: SystemName, host: string, serverWorkers: numbe
   const command = [process.execPath, join(repositoryRoot, "src/server/cli.ts"), "--host", host, "--port", String(port), "--driver", driver, "--metrics-port", String(metricsPort)];
   if (serverWorkers > 1) command.push("--workers", String(serverWorkers));
   const child = Bun.spawn(command, { cwd: repositoryRoot, stdin: "ignore", stdout: "pipe", stderr: "pipe" });
+  trackChild(child.pid);
   void readJsonLines(child.stdout, () => {});
   const stderr = drainTail(child.stderr);
   const deadlineMs = performance.now() + startTimeoutMs;
