@@ -27,7 +27,7 @@ test(`soak: ${SOAK_SECONDS} s at 2000 msg/s through 1% loss, flat RSS, no stall`
     `[soak] ${result.samples.length} s: sent ${result.sentTotal}, delivered ${result.deliveredTotal}, refused ${result.refusedTotal}; ` +
       `proxy lost ${result.proxy.clientToServerLost} up / ${result.proxy.serverToClientLost} down; ` +
       `RSS ${rss[0]?.toFixed(1)} -> ${rss.at(-1)?.toFixed(1)} MiB (min ${Math.min(...rss).toFixed(1)}, max ${Math.max(...rss).toFixed(1)}), ` +
-      `second-half slope ${(result.rssSlopeBytesPerSecond / 1024).toFixed(2)} KiB/s (bound ${(result.rssSlopeBytesPerSecondMax / 1024).toFixed(1)}); ` +
+      `second-half slope ${(result.rssSlopeBytesPerSecond / 1024).toFixed(2)} KiB/s (bound ${(result.rssSlopeBytesPerSecondMax / 1024).toFixed(1)}), JS heap slope ${(result.heapSlopeBytesPerSecond / 1024).toFixed(2)} KiB/s (bound ${(result.heapSlopeBytesPerSecondMax / 1024).toFixed(1)}); ` +
       `app p99 RTT per second: median ${p99.sort((a, b) => a - b)[Math.floor(p99.length / 2)]?.toFixed(2)} ms, worst ${p99.at(-1)?.toFixed(2)} ms; ` +
       `stalled seconds ${JSON.stringify(result.stalledSeconds)}; files ${result.files.join(" ")}`,
   );
