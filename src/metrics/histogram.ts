@@ -12,7 +12,7 @@ export function summarize(histogram: Histogram): DistributionSummary {
   const empty = histogram.totalCount === 0;
   return {
     count: histogram.totalCount,
-    min: empty ? 0 : histogram.minNonZeroValue,
+    min: empty ? 0 : histogram.getValueAtPercentile(0),
     mean: empty ? 0 : Math.round(histogram.mean * 10) / 10,
     p50: histogram.getValueAtPercentile(50),
     p90: histogram.getValueAtPercentile(90),
