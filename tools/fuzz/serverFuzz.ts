@@ -288,5 +288,14 @@ if (import.meta.main) {
   });
   const alive = serverAlive();
   const exitCode = stop ? await stop() : null;
-  console.log(JSON.stringify({ ...result, serverAliveAtEnd: alive, serverExitCode: exitCode, serverErrors: serverOutput().split("\n").filter((l) => /error|unhandled|exception/i.test(l)).slice(0, 10) }));
+  const serverErrors = serverOutput().split("\n").filter((l) => /error|unhandled|exception/i.test(l)).slice(0, 10);
+  const failures = [
+    ...(alive ? [] : ["the server process died"]),
+    ...(serverErrors.length > 0 ? ["the server logged errors"] : []),
+    ...((result.server?.drops["internal-error"] ?? 0) > 0 ? ["internal-error drops"] : []),
+    ...(result.client.echoed < result.client.sent ? [`echoes missing: ${result.client.echoed}/${result.client.sent}`] : []),
+    ...(result.client.duplicates + result.client.outOfOrder > 0 ? ["echoes duplicated or out of order"] : []),
+  ];
+  console.log(JSON.stringify({ ...result, serverAliveAtEnd: alive, serverExitCode: exitCode, serverErrors, pass: failures.length === 0, failures }));
+  process.exit(failures.length === 0 ? 0 : 1);
 }

@@ -4,7 +4,7 @@ import type { SoakSample } from "./run.ts";
 
 const WIDTH = 900;
 const HEIGHT = 360;
-const MARGIN = { left: 60, right: 60, top: 30, bottom: 40 };
+const MARGIN = { left: 60, right: 60, top: 50, bottom: 40 };
 
 function scale(value: number, min: number, max: number, from: number, to: number): number {
   return max === min ? (from + to) / 2 : from + ((value - min) / (max - min)) * (to - from);
