@@ -102,3 +102,45 @@ test("an optimistic ACK (ahead of what was received) mid-connection closes with 
   expect(closedByViolation()).toBe(before + 1);
   connection.peer.close();
 });
+
+test("an ACK for a packet number the server skipped (inside the range it did send) closes with protocol-violation", async () => {
+  // The engine skips a packet number every 32-255 packets so that an optimistic ACK, which
+  // claims whole ranges, must sooner or later claim one that never existed. Receive until we
+  // see such a hole, acknowledging only what really arrived, then claim the hole.
+  const before = closedByViolation();
+  const connection = await openRaw();
+  const received = new Set<number>();
+  let runStart = -1;
+  let largest = -1;
+  let hole = -1;
+  for (let i = 0; i < 1000 && hole < 0; i++) {
+    sendFrames(connection, messageFrame(0, i, new Uint8Array(16).fill(i & 0xff)));
+    const echo = await connection.peer.take((d) => (parseData(d)?.messages.length ?? 0) > 0, 2000);
+    expect(echo).not.toBeNull();
+    let largestSeen = largest;
+    for (const datagram of [echo!, ...connection.peer.inbox.splice(0)]) {
+      const packet = parseData(datagram);
+      if (packet === null) continue;
+      received.add(packet.packetNumber);
+      largestSeen = Math.max(largestSeen, packet.packetNumber);
+    }
+    for (let pn = largest + 1; pn <= largestSeen; pn++) {
+      if (!received.has(pn)) {
+        hole = pn; // below the largest received and absent: skipped (loopback does not lose)
+        break;
+      }
+      if (runStart < 0) runStart = pn;
+      largest = pn;
+    }
+    // Truthful: only the contiguous run we really received.
+    if (largest >= 0) sendFrames(connection, ackFrame(largest, largest - runStart));
+  }
+  expect(hole).toBeGreaterThanOrEqual(0);
+  sendFrames(connection, ackFrame(hole));
+  const reason = await closeReasonFromServer(connection, 2000);
+  console.log(`[ack violation] skipped packet number ${hole} found after ${received.size} packets; ACK of it -> CLOSE reason ${reason}`);
+  expect(reason).toBe("protocol-violation");
+  await waitForViolationCount(before + 1, 5000);
+  expect(closedByViolation()).toBe(before + 1);
+  connection.peer.close();
+});
