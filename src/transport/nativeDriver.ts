@@ -100,6 +100,18 @@ class NativeDriver implements DatagramDriver {
     return this.stats;
   }
 
+  /** Ours, plus what the receive thread counted: its system calls and its drops by reason. */
+  get counters(): DriverCounters {
+    const own = this.ownCounters;
+    const thread = this.receiver.counters();
+    own.systemCallsReceive = thread.syscallsReceive;
+    own.drops["ring-full"] = thread.dropsRingFull;
+    own.drops["no-slot"] = thread.dropsNoSlot;
+    own.drops.truncated = thread.dropsTruncated;
+    own.drops["descriptor-overflow"] = thread.dropsDescriptorOverflow;
+    return own;
+  }
+
   get localHost(): string {
     return this.host;
   }
