@@ -88,21 +88,9 @@ class NativeDriver implements DatagramDriver {
     });
   }
 
-  /** Read by metrics: brings in what the receive thread dropped on its side (ring full, no
-   *  free slot, truncated), which never reaches the JS visitor. */
-  get counters(): DriverCounters {
-    const receiver = this.receiver.counters();
-    const drops = this.stats.drops;
-    if (receiver.dropsRingFull > 0) drops["ring-full"] = receiver.dropsRingFull;
-    if (receiver.dropsNoSlot > 0) drops["no-slot"] = receiver.dropsNoSlot;
-    if (receiver.dropsTruncated > 0) drops["truncated-receive"] = receiver.dropsTruncated;
-    if (receiver.dropsDescriptorOverflow > 0) drops["descriptor-overflow"] = receiver.dropsDescriptorOverflow;
-    return this.stats;
-  }
-
   /** Ours, plus what the receive thread counted: its system calls and its drops by reason. */
   get counters(): DriverCounters {
-    const own = this.ownCounters;
+    const own = this.stats;
     const thread = this.receiver.counters();
     own.systemCallsReceive = thread.syscallsReceive;
     own.drops["ring-full"] = thread.dropsRingFull;
