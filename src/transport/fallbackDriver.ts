@@ -10,7 +10,7 @@ import type { DatagramDriver, DatagramSink, DriverCounters, DriverOptions } from
  */
 export class FallbackDriver implements DatagramDriver {
   readonly kind = "fallback";
-  readonly counters: DriverCounters = {
+  private readonly stats: DriverCounters = {
     datagramsReceived: 0,
     datagramsSent: 0,
     bytesReceived: 0,
@@ -20,6 +20,13 @@ export class FallbackDriver implements DatagramDriver {
     drops: {},
   };
   private readonly addresses = new AddressBook();
+
+  /** Read by metrics: includes how often the address book hit its limit and started over
+   *  (a flood from many source addresses), which it counts on its own. */
+  get counters(): DriverCounters {
+    if (this.addresses.resets > 0) this.stats.drops["address-cache-reset"] = this.addresses.resets;
+    return this.stats;
+  }
   private readonly slots: Uint8Array[];
   /** Flat [data, port, host, data, port, host, ...] as sendMany takes it. */
   private readonly sendArguments: (Uint8Array | number | string)[] = [];
@@ -72,9 +79,9 @@ export class FallbackDriver implements DatagramDriver {
   }
 
   private receive(data: Uint8Array, port: number, host: string, ipv6: boolean): void {
-    this.counters.datagramsReceived++;
-    this.counters.bytesReceived += data.length;
-    this.counters.systemCallsReceive++; // Bun reads in batches we cannot see: an upper bound
+    this.stats.datagramsReceived++;
+    this.stats.bytesReceived += data.length;
+    this.stats.systemCallsReceive++; // Bun reads in batches we cannot see: an upper bound
     this.sink(data, this.addresses.intern(host, port, ipv6 ? 6 : 4));
     if (!this.batchEndScheduled) {
       this.batchEndScheduled = true;
@@ -107,18 +114,45 @@ export class FallbackDriver implements DatagramDriver {
     try {
       sent = this.socket.sendMany(this.sendArguments);
     } catch {
-      // A hard error (e.g. unreachable peer) for the batch: drop it like the network would;
-      // the protocol retransmits whatever was reliable.
-      this.counters.drops["send-error"] = (this.counters.drops["send-error"] ?? 0) + this.staged;
-      this.staged = 0;
+      // The error is usually a pending ICMP "port unreachable" left by an EARLIER datagram to
+      // another peer (e.g. a spoofed source that closed), not about this batch: dropping the
+      // whole batch let an attacker cost legitimate peers their packets. Send one by one, each
+      // retried once (the first throw consumes the pending error); drop only what still fails.
+      this.sendEachAfterError();
       return;
     }
-    this.counters.systemCallsSend++;
+    this.stats.systemCallsSend++;
     for (let index = 0; index < sent; index++) {
-      this.counters.bytesSent += (this.sendArguments[index * 3] as Uint8Array).length;
+      this.stats.bytesSent += (this.sendArguments[index * 3] as Uint8Array).length;
     }
-    this.counters.datagramsSent += sent;
+    this.stats.datagramsSent += sent;
     this.keepUnsent(sent);
+  }
+
+  private sendEachAfterError(): void {
+    let sent = 0;
+    for (let index = 0; index < this.staged; index++) {
+      const data = this.sendArguments[index * 3] as Uint8Array;
+      const port = this.sendArguments[index * 3 + 1] as number;
+      const host = this.sendArguments[index * 3 + 2] as string;
+      if (this.sendOne(data, port, host) || this.sendOne(data, port, host)) {
+        sent++;
+        this.stats.bytesSent += data.length;
+      } else {
+        this.stats.drops["send-error"] = (this.stats.drops["send-error"] ?? 0) + 1;
+      }
+    }
+    this.stats.systemCallsSend += this.staged;
+    this.stats.datagramsSent += sent;
+    this.staged = 0;
+  }
+
+  private sendOne(data: Uint8Array, port: number, host: string): boolean {
+    try {
+      return this.socket.send(data, port, host);
+    } catch {
+      return false;
+    }
   }
 
   /** Moves datagrams the kernel refused to the front of staging, to go with the next flush. */

@@ -9,12 +9,18 @@ import { connect } from "../../src/index.ts";
 import { freePort, startServerProcess } from "../support/serverProcess.ts";
 import { fetchStats, MIB, mib } from "./support/serverStats.ts";
 import type { StatsSnapshot } from "../../src/metrics/statsSchema.ts";
-import type { FloodResult } from "../../tools/fuzz/handshakeFlood.ts";
+import { runSourceChurn, type FloodResult } from "../../tools/fuzz/handshakeFlood.ts";
+import { nativeStatus } from "../../src/native/load.ts";
 
 const root = join(import.meta.dir, "..", "..");
 const FLOOD_SECONDS = 4;
 const FLOOD_SOCKETS = 64;
 const FLOOD_DATAGRAMS_MAX = 2_000_000;
+/** More distinct sources than the transports' address caches hold (65,536), with room for kernel drops on a loaded machine. */
+const CHURN_SOURCES = 100_000;
+/** The address caches hold up to 65,536 entries by design; the fallback's (a Map per host) costs
+ *  ~1 KiB per distinct host (measured ~67 MiB at the limit). Bounded, but not small. */
+const CHURN_RSS_GROWTH_BYTES_MAX = 96 * MIB;
 /** Round one: the garbage of ~100k HMACs/s raises the heap's high-water mark (measured 27-49 MiB);
  *  per-source state would keep growing with every round instead. */
 const RSS_GROWTH_BYTES_MAX = 64 * MIB;
@@ -127,3 +133,33 @@ test("handshake flood from 64 spoofed 127/8 sources, twice: no per-source state,
     await server.stop("SIGKILL");
   }
 }, 40_000);
+
+for (const driver of ["native", "fallback"] as const) {
+  test.skipIf(driver === "native" && !nativeStatus().available)(`source churn, ${driver} driver: ${CHURN_SOURCES} distinct source addresses overflow the address cache, which resets and counts, RSS bounded`, async () => {
+    const server = await startServerProcess(["--port", "0", "--metrics-port", String(await freePort()), "--driver", driver]);
+    try {
+      const before = await fetchStats(server.metricsUrl);
+      // Bun.udpSocket (fallback) takes ~17k datagrams/s here: pace below it so the sources arrive.
+      const churn = await runSourceChurn("127.0.0.1", server.udpPort, CHURN_SOURCES, 20, driver === "fallback" ? 12_000 : 0);
+      await Bun.sleep(500);
+      const after = await fetchStats(server.metricsUrl);
+      const client = await connect("127.0.0.1", server.udpPort, { exclusiveSocket: true });
+      const reply = new Promise<string>((resolve) => client.once("message", (_c, data) => resolve(new TextDecoder().decode(data))));
+      client.send(0, new TextEncoder().encode("after churn"));
+      const echoed = await Promise.race([reply, Bun.sleep(3000).then(() => null)]);
+      await client.close();
+      console.log(
+        `[source churn] ${driver}: ${churn.sources} sources in ${churn.seconds.toFixed(1)} s (${churn.sourcesPerSecond}/s); server received ${after.packets.received.total - before.packets.received.total}; ` +
+          `drops ${JSON.stringify(after.drops)}; RSS ${mib(before.process.rssBytes)} -> ${mib(after.process.rssBytes)} MiB; active ${after.connections.active}`,
+      );
+      expect(churn.sources).toBe(CHURN_SOURCES);
+      expect(after.drops["send-error"] ?? 0).toBe(0); // ICMP errors from closed sources cost no replies
+      expect(after.drops["address-cache-reset"] ?? 0).toBeGreaterThanOrEqual(1);
+      expect(after.connections.active).toBe(0);
+      expect(after.process.rssBytes - before.process.rssBytes).toBeLessThan(CHURN_RSS_GROWTH_BYTES_MAX);
+      expect(echoed).toBe("after churn");
+    } finally {
+      await server.stop("SIGKILL");
+    }
+  }, 40_000);
+}

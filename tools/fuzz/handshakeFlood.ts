@@ -104,6 +104,42 @@ export async function runHandshakeFlood(options: FloodOptions): Promise<FloodRes
   return result;
 }
 
+export interface ChurnResult {
+  sources: number;
+  datagramsSent: number;
+  seconds: number;
+  sourcesPerSecond: number;
+}
+
+/**
+ * Source churn: `sources` distinct (address, port) pairs, 64 sockets at a time, each sending
+ * one INITIAL and closing; more sources than any per-source table may hold (the transports'
+ * address caches hold 65,536). Addresses 127.11-74.x.y, so ports never run out.
+ */
+export async function runSourceChurn(host: string, port: number, sources: number, secondsMax: number, sourcesPerSecondMax = 0): Promise<ChurnResult> {
+  const initial = craftInitial(randomConnectionId(), null);
+  const started = performance.now();
+  let sent = 0;
+  for (let round = 0; sent < sources && performance.now() - started < secondsMax * 1000; round++) {
+    const batch = Math.min(CHURN_SOCKETS, sources - sent);
+    const sockets = await Promise.all(
+      Array.from({ length: batch }, (_, i) =>
+        Bun.udpSocket({ hostname: `127.${11 + ((round >>> 8) & 0x3f)}.${round & 0xff}.${i + 1}`, port: 0, socket: { error() {} } }),
+      ),
+    );
+    for (const socket of sockets) if (socket.send(initial, port, host)) sent++;
+    for (const socket of sockets) socket.close();
+    if (sourcesPerSecondMax > 0) {
+      const aheadMs = (sent / sourcesPerSecondMax) * 1000 - (performance.now() - started);
+      if (aheadMs > 0) await Bun.sleep(aheadMs);
+    }
+  }
+  const seconds = (performance.now() - started) / 1000;
+  return { sources: sent, datagramsSent: sent, seconds, sourcesPerSecond: Math.round(sent / seconds) };
+}
+
+const CHURN_SOCKETS = 64;
+
 if (import.meta.main) {
   const { values } = parseArgs({
     options: {
