@@ -142,6 +142,10 @@ export class SimEndpoint {
   /** Highest network sequence among intact datagrams that arrived from each address: did
    *  anything the peer sent after some moment (say, its closed event) get through? */
   readonly latestSequenceHeard = new Map<string, number>();
+  /** Datagrams this endpoint's engine transmitted, by destination. */
+  readonly sentCountTo = new Map<string, number>();
+  /** For each peer address: how many datagrams that peer had sent to us when we last heard it. */
+  readonly peerSentCountAtLastHeard = new Map<string, number>();
 
   constructor(simulation: Simulation, options: EndpointOptions, address: PeerAddress, prng: Prng, factory: EngineFactory) {
     this.simulation = simulation;
@@ -354,6 +358,8 @@ export class Simulation {
     if (!datagram.corrupted) {
       const fromKey = addressKey(datagram.from);
       endpoint.lastHeardUs.set(fromKey, this.nowUs);
+      const sender = this.endpointAt(datagram.from);
+      if (sender !== undefined) endpoint.peerSentCountAtLastHeard.set(fromKey, sender.sentCountTo.get(addressKey(endpoint.address)) ?? 0);
       endpoint.latestSequenceHeard.set(fromKey, Math.max(endpoint.latestSequenceHeard.get(fromKey) ?? -1, datagram.sequence));
     }
     try {
@@ -468,6 +474,8 @@ export class Simulation {
       if (to === null) this.fail(`${endpoint.name}: pollTransmit returned a datagram without a destination`);
       if (info.length <= 0 || info.length > endpoint.config.mtuBytes) this.fail(`${endpoint.name}: datagram of ${info.length} B, mtuBytes is ${endpoint.config.mtuBytes}`);
       if (endpoint.config.role === "server") this.accountSent(endpoint, to, info.length);
+      const toKey = addressKey(to);
+      endpoint.sentCountTo.set(toKey, (endpoint.sentCountTo.get(toKey) ?? 0) + 1);
       if (this.observeTransmit !== null) this.observeTransmit(endpoint, to, buffer.subarray(0, info.length));
       const inFlightBefore = this.network.inFlight;
       this.network.send(this.nowUs, endpoint.address, to, buffer.subarray(0, info.length));

@@ -134,9 +134,17 @@ function closedEarly(simulation: Simulation, connection: SimConnection): never {
   if (closed.reason === "idle-timeout") {
     const lastHeardUs = endpoint.lastHeardUs.get(addressKey(connection.remote)) ?? 0;
     const silentUs = closed.atUs - lastHeardUs;
-    if (silentUs >= endpoint.config.idleTimeoutUs) {
-      simulation.inconclusive(`${endpoint.name}: the network delivered nothing from ${connection.peerName} for ${(silentUs / 1e6).toFixed(1)} s; idle-timeout is right`);
+    // Inconclusive only if the peer kept sending and the network lost it all; a peer that sent
+    // nothing (no keepalive, no probe) for the whole timeout is an engine failure.
+    const peer = simulation.endpointAt(connection.remote);
+    const peerSent = peer?.sentCountTo.get(addressKey(endpoint.address)) ?? 0;
+    const peerSentBefore = endpoint.peerSentCountAtLastHeard.get(addressKey(connection.remote)) ?? 0;
+    if (silentUs >= endpoint.config.idleTimeoutUs && peerSent > peerSentBefore) {
+      simulation.inconclusive(
+        `${endpoint.name}: the network lost all ${peerSent - peerSentBefore} datagrams ${connection.peerName} sent in ${(silentUs / 1e6).toFixed(1)} s; idle-timeout is right`,
+      );
     }
+    if (silentUs >= endpoint.config.idleTimeoutUs) simulation.fail(`${endpoint.name}: idle-timeout: ${connection.peerName} sent nothing for ${(silentUs / 1e6).toFixed(1)} s`);
     simulation.fail(`${endpoint.name}: idle-timeout after only ${(silentUs / 1e6).toFixed(3)} s without hearing from ${connection.peerName} (idleTimeoutUs ${endpoint.config.idleTimeoutUs})`);
   }
   simulation.fail(`${endpoint.name}: connection closed before the transfer ended: ${closed.reason}`);
