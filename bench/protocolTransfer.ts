@@ -2,9 +2,13 @@
 // no network in between: what the protocol engine alone costs per message. Shared by
 // bench/protocol.bench.ts (throughput, heap) so both measure the same loop.
 import { crc32c as nodeRsCrc32c } from "@node-rs/crc32";
+import { checksumKernelName, crc32c as nativeCrc32c } from "../src/native/index.ts";
 import { createEngine, type Engine, type PeerAddress, type TransmitInfo } from "../src/protocol/index.ts";
 
-export const crc32c = (data: Uint8Array): number => nodeRsCrc32c(data as Buffer) >>> 0;
+/** The CRC32C the runtime uses (Zig through bun:ffi, or its TypeScript fallback). */
+export const crc32c = (data: Uint8Array): number => nativeCrc32c(data);
+export const crc32cKernel = checksumKernelName;
+export const crc32cNodeRs = (data: Uint8Array): number => nodeRsCrc32c(data as Buffer) >>> 0;
 
 function seeded(seed: number): (out: Uint8Array) => void {
   let s = seed >>> 0 || 1;

@@ -85,6 +85,10 @@ export class Endpoint implements Engine, ConnectionContext {
     }
   }
 
+  onReassemblyEvicted(): void {
+    this.counters.refuse("reassembly-eviction");
+  }
+
   // ------------------------------------------------------------------ network input
 
   handleDatagram(nowUs: number, data: Uint8Array, from: PeerAddress): void {

@@ -8,6 +8,8 @@ export interface ReassemblyBudget {
   /** Bytes held by partial messages across all connections. */
   reassemblyBytesInUse: number;
   readonly reassemblyBytesTotalMax: number;
+  /** A partial unreliable message was given up (room needed, or too old). */
+  onReassemblyEvicted(): void;
 }
 
 export class PartialMessage {
@@ -84,6 +86,7 @@ export class Reassembly {
     for (const partial of this.partials.values()) {
       if (isReliableMode(partial.modeCode)) continue;
       this.remove(partial);
+      this.budget.onReassemblyEvicted();
       if (fits()) return true;
     }
     return false;
@@ -95,6 +98,7 @@ export class Reassembly {
     for (const partial of this.partials.values()) {
       if (!isReliableMode(partial.modeCode) && nowUs - partial.createdUs > ageUs) {
         this.remove(partial);
+        this.budget.onReassemblyEvicted();
         evicted++;
       }
     }
