@@ -52,6 +52,7 @@ class CountingHost implements RecoveryHost {
   onPacketLost(): void {
     this.lost++;
   }
+  onPersistentCongestion(): void {}
 }
 
 const IN_FLIGHT = 1000;

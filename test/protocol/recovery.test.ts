@@ -71,6 +71,10 @@ class Host implements RecoveryHost {
   acked: number[] = [];
   lost: number[] = [];
   spurious = 0;
+  persistent = 0;
+  onPersistentCongestion(): void {
+    this.persistent++;
+  }
   constructor(private readonly sent: SentPacketRing) {}
   onPacketAcked(index: number): void {
     this.acked.push(this.pnOf(index));
@@ -139,6 +143,30 @@ describe("LossDetection", () => {
     expect(loss.onAck(1_000, ackFrame([5, 5]), host)).toBe(AckVerdict.violation);
     loss.recordSkipped(2);
     expect(loss.onAck(1_000, ackFrame([4, 1]), host)).toBe(AckVerdict.violation);
+    const late = setup(5, 100);
+    late.loss.onAck(1_000, ackFrame([4, 4]), late.host); // 0 and 1 are 3+ behind: lost
+    expect(late.host.lost).toEqual([0, 1]);
+    late.loss.onAck(1_100, ackFrame([4, 4, 1, 0]), late.host); // they arrive after all
+    expect(late.host.spurious).toBe(2);
+    expect(late.loss.spuriousLosses).toBe(2);
+  });
+
+  test("persistent congestion: lost packets spanning more than 3 PTO with nothing acked between", () => {
+    const { loss, host } = setup(12, 100_000); // one packet every 100 ms
+    loss.rtt.update(10_000, 0); // PTO = 10 + 20 + 2 ms: 3 PTO = 96 ms
+    expect(loss.onAck(1_200_000, ackFrame([11, 11]), host)).toBe(AckVerdict.ok);
+    expect(host.lost.length).toBe(11);
+    expect(host.persistent).toBe(1);
+    const short = setup(12, 100_000);
+    short.loss.rtt.update(10_000, 0);
+    short.loss.onAck(1_200_000, ackFrame([11, 11, 5, 5]), short.host); // an ACK in the middle breaks the run
+    expect(short.host.lost.length).toBe(10);
+    expect(short.host.persistent).toBe(1); // 0..4 still span 400 ms > 96 ms
+    const none = setup(4, 10_000);
+    none.loss.rtt.update(50_000, 0); // 3 PTO = 3 * (50 + 100 + 2) ms: far longer than the 30 ms span
+    none.loss.onAck(100_000, ackFrame([3, 3]), none.host);
+    expect(none.host.lost.length).toBe(3);
+    expect(none.host.persistent).toBe(0);
   });
 
   test("PTO doubles with each consecutive timeout and resets on an ACK", () => {

@@ -454,6 +454,11 @@ export class Connection implements RecoveryHost, MessageSink {
     this.requeueFrames(index);
   }
 
+  onPersistentCongestion(nowUs: number): void {
+    this.context.counters.refuse("persistent-congestion");
+    this.cc.onPersistentCongestion(nowUs);
+  }
+
   private requeueFrames(index: number): void {
     const refs = this.frameRefs;
     const queue = this.sendQueue;

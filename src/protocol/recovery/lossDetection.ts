@@ -14,6 +14,8 @@ export interface RecoveryHost {
   /** A packet that had been declared lost was acknowledged after all. */
   onLostPacketAcked(index: number): void;
   onPacketLost(index: number, nowUs: number): void;
+  /** RFC 9002 §7.6: every packet over a long span was lost. */
+  onPersistentCongestion(nowUs: number): void;
 }
 
 export const AckVerdict = { ok: 0, violation: 1 } as const;
@@ -97,7 +99,7 @@ export class LossDetection {
     }
     this.detectLost(nowUs, host);
     this.ptoCount = 0;
-    sent.popResolved();
+    this.popResolved(nowUs);
     return AckVerdict.ok;
   }
 
@@ -108,20 +110,39 @@ export class LossDetection {
     const lossDelayUs = this.rtt.lossDelayUs();
     const lostSentBeforeUs = nowUs - lossDelayUs;
     const end = Math.min(this.largestAckedPn, sent.nextPn() - 1);
+    // A run of lost ack-eliciting packets with no acknowledged one in between (RFC 9002 §7.6).
+    let runStartUs = -1;
+    let persistent = false;
+    const persistentSpanUs = this.rtt.hasSample ? 3 * this.rtt.probeTimeoutUs(this.maxAckDelayUs) : Infinity;
     for (let pn = sent.firstPn; pn < end; pn++) {
       const i = sent.indexOf(pn);
       const flags = sent.flags[i];
-      if ((flags & (SentFlag.acked | SentFlag.lost | SentFlag.skipped)) !== 0) continue;
+      if ((flags & SentFlag.acked) !== 0) {
+        if ((flags & SentFlag.ackEliciting) !== 0) runStartUs = -1;
+        continue;
+      }
+      if ((flags & (SentFlag.lost | SentFlag.skipped)) !== 0) continue;
       const timeSentUs = sent.timeSentUs[i];
       if (timeSentUs <= lostSentBeforeUs || this.largestAckedPn - pn >= PACKET_THRESHOLD) {
         sent.flags[i] = flags | SentFlag.lost;
         if ((flags & SentFlag.inFlight) !== 0) this.bytesInFlight -= sent.sizeBytes[i];
-        if ((flags & SentFlag.ackEliciting) !== 0) this.ackElicitingInFlight--;
+        if ((flags & SentFlag.ackEliciting) !== 0) {
+          this.ackElicitingInFlight--;
+          if (runStartUs < 0) runStartUs = timeSentUs;
+          else if (timeSentUs - runStartUs > persistentSpanUs) persistent = true;
+        }
         host.onPacketLost(i, nowUs);
-      } else if (timeSentUs + lossDelayUs < this.lossTimeUs) {
-        this.lossTimeUs = timeSentUs + lossDelayUs;
+      } else {
+        runStartUs = -1;
+        if (timeSentUs + lossDelayUs < this.lossTimeUs) this.lossTimeUs = timeSentUs + lossDelayUs;
       }
     }
+    if (persistent) host.onPersistentCongestion(nowUs);
+  }
+
+  /** Lost packets stay recorded for one PTO, long enough to see a late ACK as spurious. */
+  popResolved(nowUs: number): void {
+    this.sent.popResolved(nowUs - this.rtt.probeTimeoutUs(this.maxAckDelayUs));
   }
 
   /** The loss-detection timer: the time threshold if armed, else the PTO. */
@@ -136,7 +157,7 @@ export class LossDetection {
     if (this.lossTimeUs !== Infinity) {
       if (nowUs < this.lossTimeUs) return false;
       this.detectLost(nowUs, host);
-      this.sent.popResolved();
+      this.popResolved(nowUs);
       return false;
     }
     if (nowUs < this.timerUs()) return false;

@@ -68,9 +68,11 @@ export class SentPacketRing {
     this.count++;
   }
 
-  /** Drops resolved records from the front. */
-  popResolved(): void {
+  /** Drops resolved records from the front. Packets declared lost are kept while sent after
+   *  `keepLostSentAfterUs`, so that a late ACK of one is recognised as a spurious loss. */
+  popResolved(keepLostSentAfterUs = -Infinity): void {
     while (this.count > 0 && (this.flags[this.head] & RESOLVED) !== 0) {
+      if ((this.flags[this.head] & SentFlag.lost) !== 0 && this.timeSentUs[this.head] > keepLostSentAfterUs) return;
       this.head = (this.head + 1) & this.mask;
       this.firstPn++;
       this.count--;
