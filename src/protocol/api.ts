@@ -83,7 +83,9 @@ export type SendResult =
   | "closed"; // the connection is closing or closed
 
 /** Events come out of `pollEvent()`. The returned object may be reused by the next call:
- *  copy what you keep. `data` is valid until the next call into the engine. */
+ *  copy what you keep. `data` is valid until the next call into the engine. In this engine
+ *  the message event's `data` is a getter (it makes a view on first read), so read it or
+ *  destructure it; do not spread the event object. */
 export type EngineEvent =
   | { type: "connected"; connection: number; remote: PeerAddress }
   | {
