@@ -70,6 +70,7 @@ class NativeDriver implements DatagramDriver {
   private onWritable: () => void = () => {};
   private retryTimer: ReturnType<typeof setTimeout> | null = null;
   private drainScheduled = false;
+  private draining = false;
   private closed = false;
   private readonly host: string;
 
@@ -84,7 +85,7 @@ class NativeDriver implements DatagramDriver {
       batchSize: RECEIVE_BATCH,
       verifyChecksum: true,
       cpu: options.receiveThreadCpu,
-      onReadable: this.scheduleDrain,
+      onReadable: this.onDoorbell,
     });
   }
 
@@ -116,7 +117,13 @@ class NativeDriver implements DatagramDriver {
     this.scheduleDrain();
   }
 
-  /** The doorbell: runs on the JS thread (threadsafe JSCallback), once per idle period. */
+  /** The doorbell: runs on the JS thread (threadsafe JSCallback), once per idle period.
+   *  Drain at once: a setImmediate here would add an event-loop turn to every wake-up. */
+  private readonly onDoorbell = (): void => {
+    if (this.draining) return this.scheduleDrain();
+    this.drain();
+  };
+
   private readonly scheduleDrain = (): void => {
     if (this.drainScheduled || this.closed) return;
     this.drainScheduled = true;
@@ -126,6 +133,15 @@ class NativeDriver implements DatagramDriver {
   private readonly drain = (): void => {
     this.drainScheduled = false;
     if (this.closed) return;
+    this.draining = true;
+    try {
+      this.drainRounds();
+    } finally {
+      this.draining = false;
+    }
+  };
+
+  private drainRounds(): void {
     let delivered = 0;
     for (let round = 0; round < DRAIN_ROUNDS_MAX; round++) {
       const count = this.receiver.drain(this.visit, DRAIN_CHUNK);
@@ -134,7 +150,7 @@ class NativeDriver implements DatagramDriver {
       if (round === DRAIN_ROUNDS_MAX - 1) this.scheduleDrain(); // more waiting: come back after I/O
     }
     if (delivered > 0) this.onBatchEnd();
-  };
+  }
 
   private readonly visit = (buffer: Uint8Array, offset: number, length: number, addressBuffer: Uint8Array, addressOffset: number, checksumOk: boolean): void => {
     this.stats.datagramsReceived++;
