@@ -102,14 +102,6 @@ group(`ACK processing, ${IN_FLIGHT} packets in flight`, () => {
       },
     };
   });
-  bench("setup only (subtract from the two above)", function* () {
-    yield {
-      [0]: inFlight,
-      bench(state: { loss: LossDetection; host: CountingHost }) {
-        do_not_optimize(state);
-      },
-    };
-  });
 });
 
 // Per-iteration heap growth (mitata's heap column) of the transfer loop: 1024 messages per

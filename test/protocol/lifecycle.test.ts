@@ -162,3 +162,15 @@ describe("optimistic-ACK defence", () => {
     expect(pair.clientEvents.find((e) => e.type === "closed")).toMatchObject({ reason: "protocol-violation" });
   });
 });
+
+test("unreliable senders get drain once their messages were sent", () => {
+  const config = { maxMessageBytes: 16 * KIB, sendBufferBytesPerConnection: 32 * KIB, channelModes: { 2: "unreliable" as const } };
+  const pair = new Pair(config, config, 61);
+  const { client } = connected(pair);
+  let queued = 0;
+  for (let i = 0; i < 100 && pair.client.send(client, 2, new Uint8Array(1000)) === "queued"; i++) queued++;
+  expect(queued).toBe(32);
+  pair.drive(1_000_000);
+  expect(pair.clientEvents.filter((e) => e.type === "drain").length).toBe(1);
+  expect(pair.client.bufferedBytes(client)).toBe(0);
+});

@@ -376,12 +376,18 @@ export class Connection implements RecoveryHost, MessageSink {
     this.frameRefs.release(this.sent.frameFloor(this.frameRefs.end));
     const rtt = this.recovery.rtt;
     if (rtt.hasSample) this.context.counters.addRttSample(rtt.latestUs);
+    this.checkDrain();
+    this.checkDrained(nowUs);
+  }
+
+  /** "drain" once a refused sender has room again: half the buffer free. Acknowledgements
+   *  free reliable messages; sending frees unreliable ones. */
+  private checkDrain(): void {
     const queue = this.sendQueue;
     if (this.drainWanted && queue.liveBytes <= queue.bufferBytesMax / 2) {
       this.drainWanted = false;
       this.context.events.pushDrain(this.handle);
     }
-    this.checkDrained(nowUs);
   }
 
   // MessageSink ----------------------------------------------------------------
@@ -663,6 +669,7 @@ export class Connection implements RecoveryHost, MessageSink {
       p = this.writeRetransmissions(out, p, limit);
       p = this.writeNewData(out, p, limit);
       if (p !== before) flags |= SentFlag.ackEliciting;
+      if (this.drainWanted) this.checkDrain();
     }
     if (probing && (flags & SentFlag.ackEliciting) !== 0) this.probesPending--;
     const length = sealDatagram(out, p, this.context.deps.crc32c);
