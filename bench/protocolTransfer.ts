@@ -2,12 +2,15 @@
 // no network in between: what the protocol engine alone costs per message. Shared by
 // bench/protocol.bench.ts (throughput, heap) so both measure the same loop.
 import { crc32c as nodeRsCrc32c } from "@node-rs/crc32";
-import { checksumKernelName, crc32c as nativeCrc32c } from "../src/native/index.ts";
+import { checksumKernelName, crc32c as nativeCrc32c, native } from "../src/native/index.ts";
 import { createEngine, type Engine, type PeerAddress, type TransmitInfo } from "../src/protocol/index.ts";
 
 /** The CRC32C the runtime uses (Zig through bun:ffi, or its TypeScript fallback). */
 export const crc32c = (data: Uint8Array): number => nativeCrc32c(data);
 export const crc32cKernel = checksumKernelName;
+/** CRC32C of a prefix straight through the FFI symbol: no view per datagram. */
+export const crc32cPrefix: ((data: Uint8Array, length: number) => number) | undefined =
+  native === null || native === undefined ? undefined : (data, length) => native!.rudp_crc32c(0, data, length);
 export const crc32cNodeRs = (data: Uint8Array): number => nodeRsCrc32c(data as Buffer) >>> 0;
 
 function seeded(seed: number): (out: Uint8Array) => void {
@@ -60,8 +63,8 @@ export class Transfer {
 
   constructor(verifyChecksum = true) {
     const crc = crc32c;
-    this.client = createEngine({ role: "client", congestionControl: "cubic", verifyChecksum }, { crc32c: crc, randomBytes: seeded(1) });
-    this.server = createEngine({ role: "server", congestionControl: "cubic", verifyChecksum }, { crc32c: crc, randomBytes: seeded(2) });
+    this.client = createEngine({ role: "client", congestionControl: "cubic", verifyChecksum }, { crc32c: crc, crc32cPrefix, randomBytes: seeded(1) });
+    this.server = createEngine({ role: "server", congestionControl: "cubic", verifyChecksum }, { crc32c: crc, crc32cPrefix, randomBytes: seeded(2) });
     this.connection = this.client.connect(this.nowUs, serverAddress);
     for (let i = 0; i < 50; i++) this.exchange();
   }

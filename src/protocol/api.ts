@@ -74,6 +74,9 @@ export interface EngineDependencies {
   crc32c: Crc32c;
   /** Fills `out` with random bytes (connection IDs, packet-number skips). */
   randomBytes: (out: Uint8Array) => void;
+  /** Optional: CRC32C of data[0..length) without making a view (e.g. the native
+   *  rudp_crc32c(0, data, length)); saves an allocation per datagram on the hot path. */
+  crc32cPrefix?: (data: Uint8Array, length: number) => number;
 }
 
 export type SendResult =

@@ -34,6 +34,7 @@ import {
   checksumMatches,
   connectionIdKey,
   readU32be,
+  registerCrc32cPrefix,
 } from "./wire/packet.ts";
 
 /** Stateless replies (RETRY, VERSION_NEGOTIATION, REJECT) waiting for pollTransmit. */
@@ -59,6 +60,8 @@ export class Endpoint implements Engine, ConnectionContext {
   readonly reassemblyBytesTotalMax: number;
 
   private readonly connections = new Map<number, Connection>();
+  /** The same connections as an array: timers scan it without allocating an iterator. */
+  private readonly connectionList: Connection[] = [];
   private readonly byConnectionId = new Map<number, Connection>();
   private readonly byClient = new Map<string, Connection>();
   private readonly clientKeys = new Map<Connection, string>();
@@ -77,6 +80,7 @@ export class Endpoint implements Engine, ConnectionContext {
     readonly deps: EngineDependencies,
   ) {
     this.config = resolveConfig(partial, deps);
+    registerCrc32cPrefix(deps.crc32c, deps.crc32cPrefix);
     this.events = new EventQueue(this.config.eventsMax, this.config.eventBytesMax);
     this.reassemblyBytesTotalMax = this.config.reassemblyBytesTotal;
     for (const [channel, mode] of Object.entries(this.config.channelModes)) {
@@ -249,6 +253,8 @@ export class Endpoint implements Engine, ConnectionContext {
       if ((high === 0 && low === 0) || this.byConnectionId.has(key)) continue;
       const connection = new Connection(this.nextHandle++, this, remote, high, low, createController(congestionControl, this.config.mtuBytes), nowUs);
       this.connections.set(connection.handle, connection);
+      connection.listIndex = this.connectionList.length;
+      this.connectionList.push(connection);
       this.byConnectionId.set(key, connection);
       this.counters.connectionsOpened++;
       this.counters.connectionsActive++;
@@ -260,6 +266,12 @@ export class Endpoint implements Engine, ConnectionContext {
 
   private removeConnection(connection: Connection): void {
     if (!this.connections.delete(connection.handle)) return;
+    const list = this.connectionList;
+    const last = list.pop()!;
+    if (last !== connection) {
+      list[connection.listIndex] = last;
+      last.listIndex = connection.listIndex;
+    }
     this.byConnectionId.delete(connectionIdKey(connection.localHigh, connection.localLow));
     const clientKey = this.clientKeys.get(connection);
     if (clientKey !== undefined) {
@@ -332,8 +344,9 @@ export class Endpoint implements Engine, ConnectionContext {
 
   pollTimeout(): number {
     let earliest = Infinity;
-    for (const connection of this.connections.values()) {
-      const deadline = connection.nextDeadlineUs();
+    const list = this.connectionList;
+    for (let i = 0; i < list.length; i++) {
+      const deadline = list[i].nextDeadlineUs();
       if (deadline < earliest) earliest = deadline;
     }
     return earliest;
@@ -341,7 +354,10 @@ export class Endpoint implements Engine, ConnectionContext {
 
   handleTimeout(nowUs: number): void {
     this.lastNowUs = nowUs;
-    for (const connection of this.connections.values()) {
+    const list = this.connectionList;
+    // Backwards: removing swaps the last connection into the current slot, already visited.
+    for (let i = list.length - 1; i >= 0; i--) {
+      const connection = list[i];
       if (connection.nextDeadlineUs() > nowUs) continue;
       const wantsSend = connection.onTimeout(nowUs);
       if (connection.isFinished()) this.removeConnection(connection);

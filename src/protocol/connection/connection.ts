@@ -122,6 +122,8 @@ export class Connection implements RecoveryHost, MessageSink {
   bytesSent = 0;
   bytesReceived = 0;
   inReadyList = false;
+  /** Position in the endpoint's connection array. */
+  listIndex = -1;
 
   constructor(
     readonly handle: number,

@@ -27,9 +27,27 @@ export const MIN_DATAGRAM_BYTES = 1 + CHECKSUM_BYTES;
 /** Bytes of packet number carried on the wire (the low 32 bits of a 53-bit counter). */
 export const PACKET_NUMBER_WIRE_BYTES = 4;
 
+/** CRC32C of data[0..length), through `prefix` when the caller has one (no view made). */
+export type Crc32cPrefix = (data: Uint8Array, length: number) => number;
+
+let activePrefix: Crc32cPrefix | null = null;
+let activeCrc: Crc32c | null = null;
+
+/** Lets the engine route checksums of `crc32c` through an allocation-free prefix function. */
+export function registerCrc32cPrefix(crc32c: Crc32c, prefix: Crc32cPrefix | undefined): void {
+  if (prefix === undefined) return;
+  activeCrc = crc32c;
+  activePrefix = prefix;
+}
+
+function crcOfPrefix(data: Uint8Array, length: number, crc32c: Crc32c): number {
+  if (crc32c === activeCrc && activePrefix !== null) return activePrefix(data, length) >>> 0;
+  return crc32c(data.subarray(0, length)) >>> 0;
+}
+
 /** Writes the CRC32C trailer over out[0..bodyEnd); returns the datagram length. */
 export function sealDatagram(out: Uint8Array, bodyEnd: number, crc32c: Crc32c): number {
-  const crc = crc32c(out.subarray(0, bodyEnd));
+  const crc = crcOfPrefix(out, bodyEnd, crc32c);
   out[bodyEnd] = crc & 0xff;
   out[bodyEnd + 1] = (crc >>> 8) & 0xff;
   out[bodyEnd + 2] = (crc >>> 16) & 0xff;
@@ -41,7 +59,7 @@ export function checksumMatches(data: Uint8Array, crc32c: Crc32c): boolean {
   const n = data.length;
   if (n < MIN_DATAGRAM_BYTES) return false;
   const stored = (data[n - 4] | (data[n - 3] << 8) | (data[n - 2] << 16) | (data[n - 1] << 24)) >>> 0;
-  return crc32c(data.subarray(0, n - CHECKSUM_BYTES)) >>> 0 === stored;
+  return crcOfPrefix(data, n - CHECKSUM_BYTES, crc32c) === stored;
 }
 
 export function writeU32be(out: Uint8Array, pos: number, value: number): number {
