@@ -66,8 +66,10 @@ export class Endpoint implements Engine, ConnectionContext {
   private readonly byClient = new Map<string, Connection>();
   private readonly clientKeys = new Map<Connection, string>();
   private nextHandle = 1;
-  private ready: Connection[] = [];
+  /** Connections that may have something to send, round-robin: a ring that only grows. */
+  private ready: (Connection | null)[] = new Array(64).fill(null);
   private readyHead = 0;
+  private readyCount = 0;
   private readonly stateless: StatelessReply[] = [];
   private readonly longHeader = new LongHeader();
   private readonly scratch = new Uint8Array(2048);
@@ -290,20 +292,25 @@ export class Endpoint implements Engine, ConnectionContext {
   private markReady(connection: Connection): void {
     if (connection.inReadyList) return;
     connection.inReadyList = true;
-    this.ready.push(connection);
+    if (this.readyCount === this.ready.length) this.growReady();
+    this.ready[(this.readyHead + this.readyCount) & (this.ready.length - 1)] = connection;
+    this.readyCount++;
   }
 
-  private takeReady(): Connection | undefined {
-    if (this.readyHead >= this.ready.length) return undefined;
-    const connection = this.ready[this.readyHead++];
-    if (this.readyHead === this.ready.length) {
-      this.ready.length = 0;
-      this.readyHead = 0;
-    } else if (this.readyHead > 1024 && this.readyHead * 2 > this.ready.length) {
-      this.ready = this.ready.slice(this.readyHead);
-      this.readyHead = 0;
-    }
+  private takeReady(): Connection | null {
+    if (this.readyCount === 0) return null;
+    const connection = this.ready[this.readyHead];
+    this.ready[this.readyHead] = null;
+    this.readyHead = (this.readyHead + 1) & (this.ready.length - 1);
+    this.readyCount--;
     return connection;
+  }
+
+  private growReady(): void {
+    const grown: (Connection | null)[] = new Array(this.ready.length * 2).fill(null);
+    for (let k = 0; k < this.readyCount; k++) grown[k] = this.ready[(this.readyHead + k) & (this.ready.length - 1)];
+    this.ready = grown;
+    this.readyHead = 0;
   }
 
   // ------------------------------------------------------------------ output
@@ -320,10 +327,10 @@ export class Endpoint implements Engine, ConnectionContext {
       counters.bytesSent += info.length;
       return true;
     }
-    let attempts = this.ready.length - this.readyHead;
+    let attempts = this.readyCount;
     while (attempts-- > 0) {
       const connection = this.takeReady();
-      if (connection === undefined) break;
+      if (connection === null) break;
       connection.inReadyList = false;
       const length = connection.isFinished() ? 0 : connection.buildDatagram(nowUs, out);
       if (connection.isFinished()) {
