@@ -73,7 +73,8 @@ async function runServerProcess(config: ServerCliConfig, logger: Logger): Promis
   const metricsUrl = metrics ? `http://${metrics.hostname}:${metrics.port}` : "off";
   logger.info(
     { udp: { host, port }, driver, checksumKernel: checksumKernelName(), metrics: metricsUrl, numaNode: server.endpoint!.driver.numaNode ?? null },
-    `listening on udp://${host}:${port} (driver ${driver}, checksum ${checksumKernelName()}); metrics ${metricsUrl}/metrics, stats ${metricsUrl}/stats, dashboard ${metricsUrl}/`,
+    `listening on udp://${host}:${port} (driver ${driver}, checksum ${checksumKernelName()}); ` +
+      (metrics ? `metrics ${metricsUrl}/metrics, stats ${metricsUrl}/stats, dashboard ${metricsUrl}/` : "metrics off (--metrics-port 0)"),
   );
   if (isWorker) process.send?.({ type: "ready", metricsPort: metrics!.port, port });
 
