@@ -163,7 +163,7 @@ export class Endpoint implements Engine, ConnectionContext {
     const clientKey = `${from.host}|${from.port}|${header.sourceHigh}|${header.sourceLow}`;
     const existing = this.byClient.get(clientKey);
     if (existing !== undefined) {
-      existing.handshakeReplyPending = true; // our HANDSHAKE was lost: send it again
+      existing.onRepeatedInitial(nowUs); // our HANDSHAKE was lost: send it again
       return this.markReady(existing);
     }
     const verdict = verifyCookie(data, tokenStart, tokenLength, this.config.cookieSecret, header.version, from,
@@ -182,7 +182,7 @@ export class Endpoint implements Engine, ConnectionContext {
     }
     const connection = this.openConnection(nowUs, from, this.config.congestionControl);
     if (connection === null) return;
-    connection.acceptAsServer(header.sourceHigh, header.sourceLow, initialMaxData);
+    connection.acceptAsServer(nowUs, header.sourceHigh, header.sourceLow, initialMaxData);
     this.byClient.set(clientKey, connection);
     this.clientKeys.set(connection, clientKey);
     counters.handshakesCompleted++;

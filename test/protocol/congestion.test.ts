@@ -195,3 +195,22 @@ test("controllers are selectable by name, per endpoint and per connection", () =
   const serverSide = pair.serverEvents.filter((e) => e.type === "connected").map((e) => pair.server.connectionStats(e.connection)!.congestionControl);
   expect(serverSide).toEqual(["adaptive", "adaptive"]);
 });
+
+test("a spurious loss undoes the last window reduction (each controller)", () => {
+  const rtt = rttOf(10_000);
+  for (const name of ["newreno", "cubic", "adaptive"] as const) {
+    const cc = createController(name, MSS);
+    for (let i = 0; i < 30; i++) {
+      cc.onPacketSent(0, MSS);
+      cc.onPacketAcked(1_000, MSS, 0, rtt);
+    }
+    const before = cc.windowBytes;
+    cc.onPacketSent(1_500, MSS);
+    cc.onPacketLost(2_000, MSS, 1_500, rtt);
+    expect(cc.windowBytes).toBeLessThan(before);
+    cc.undoReduction();
+    expect(cc.windowBytes).toBe(before);
+    cc.undoReduction(); // only once
+    expect(cc.windowBytes).toBe(before);
+  }
+});

@@ -174,3 +174,21 @@ test("unreliable senders get drain once their messages were sent", () => {
   expect(pair.clientEvents.filter((e) => e.type === "drain").length).toBe(1);
   expect(pair.client.bufferedBytes(client)).toBe(0);
 });
+
+test("no message event follows a connection's closed event (graceful close while the peer streams)", () => {
+  const modes = { 2: "unreliable" as const };
+  const pair = new Pair({ channelModes: modes }, { channelModes: modes }, 71);
+  const { client, server } = connected(pair);
+  // One message: the packet that acknowledges it (completing the drain) also carries data.
+  pair.client.send(client, 0, new Uint8Array(500));
+  pair.client.close(client, "graceful", true);
+  for (let step = 0; step < 200; step++) {
+    pair.server.send(server, 2, new Uint8Array(200));
+    pair.drive(300);
+  }
+  pair.drive(2_000_000);
+  const closedAt = pair.clientEvents.findIndex((e) => e.type === "closed");
+  expect(closedAt).toBeGreaterThanOrEqual(0);
+  expect(pair.clientEvents.slice(closedAt + 1).filter((e) => e.connection === client)).toEqual([]);
+  expect(pair.serverEvents.at(-1)).toMatchObject({ type: "closed", reason: "graceful" });
+});

@@ -182,3 +182,42 @@ describe("LossDetection", () => {
     expect(loss.timerUs()).toBe(Infinity); // nothing in flight
   });
 });
+
+describe("regressions found by the simulator (test/sim/FINDINGS.md)", () => {
+  test("the loss timer always fires what it armed, with fractional microseconds (no livelock)", () => {
+    let state = 12345;
+    const random = () => {
+      state = (state * 1103515245 + 12345) % 2147483648;
+      return state / 2147483648;
+    };
+    for (let run = 0; run < 2000; run++) {
+      const sent = new SentPacketRing(8, 64);
+      const loss = new LossDetection(sent, 2_000);
+      const host = new Host(sent);
+      const flags = SentFlag.ackEliciting | SentFlag.inFlight;
+      const t0 = 100_000 + random() * 500_000;
+      const t1 = t0 + random() * 100;
+      sent.push(t0, 1200, flags, 0, 0);
+      loss.onPacketSent(t0, flags);
+      sent.push(t1, 1200, flags, 0, 0);
+      loss.onPacketSent(t1, flags);
+      loss.onAck(t1 + 1_000 + random() * 50_000, ackFrame([1, 1]), host);
+      if (host.lost.length > 0) continue; // lost at once: nothing armed
+      const deadline = loss.timerUs();
+      expect(Number.isFinite(deadline)).toBe(true);
+      loss.onTimeout(deadline, host);
+      expect(host.lost).toEqual([0]);
+      expect(loss.timerUs()).not.toBe(deadline);
+    }
+  });
+
+  test("a spurious loss raises the reordering thresholds", () => {
+    const { loss, host } = setup(5, 100);
+    loss.onAck(1_000, ackFrame([4, 4]), host);
+    expect(host.lost).toEqual([0, 1]);
+    expect(loss.packetThreshold).toBe(3);
+    loss.onAck(1_100, ackFrame([4, 4, 1, 0]), host);
+    expect(loss.packetThreshold).toBe(5);
+    expect(loss.timeThresholdScale).toBeCloseTo(1.5625, 6);
+  });
+});

@@ -65,6 +65,8 @@ export class AdaptiveController implements CongestionController {
     this.roundLost++;
     const lossRate = this.roundLost / Math.max(this.roundSent, 1);
     if (lossRate <= LOSS_RATE_THRESHOLD || timeSentUs <= this.recoveryStartUs) return;
+    this.savedWindowPackets = this.windowPackets;
+    this.savedThresholdPackets = this.slowStartThresholdPackets;
     this.recoveryStartUs = nowUs;
     this.slowStartThresholdPackets = Math.max(ADAPTIVE_WINDOW_PACKETS_MIN, Math.floor(this.windowPackets * DECREASE_BETA));
     this.setWindow(this.slowStartThresholdPackets);
@@ -72,7 +74,19 @@ export class AdaptiveController implements CongestionController {
     this.probeStepPackets = 1;
   }
 
+  private savedWindowPackets = 0;
+  private savedThresholdPackets = ADAPTIVE_WINDOW_PACKETS_MAX;
+
+  undoReduction(): void {
+    if (this.savedWindowPackets === 0) return;
+    this.setWindow(Math.max(this.windowPackets, this.savedWindowPackets));
+    this.slowStartThresholdPackets = this.savedThresholdPackets;
+    this.savedWindowPackets = 0;
+    this.recoveryStartUs = -Infinity;
+  }
+
   onPersistentCongestion(nowUs: number): void {
+    this.savedWindowPackets = 0;
     this.recoveryStartUs = nowUs;
     this.setWindow(ADAPTIVE_WINDOW_PACKETS_MIN);
     this.cleanRounds = 0;

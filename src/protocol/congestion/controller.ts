@@ -14,6 +14,8 @@ export interface CongestionController {
   onPacketLost(nowUs: number, bytes: number, timeSentUs: number, rtt: RttEstimator): void;
   /** RFC 9002 §7.6: collapse to the minimum window. */
   onPersistentCongestion(nowUs: number): void;
+  /** A loss turned out spurious (the packet was acknowledged later): undo the last reduction. */
+  undoReduction(): void;
 }
 
 /** RFC 9002 §7.2: min(10 * mss, max(14720, 2 * mss)). */

@@ -66,8 +66,25 @@ export class CubicController implements CongestionController {
     this.renoEstimateBytes = cwnd;
   }
 
+  private savedWindowBytes = 0;
+  private savedThresholdBytes = Infinity;
+  private savedWindowMaxBytes = 0;
+
+  undoReduction(): void {
+    if (this.savedWindowBytes === 0) return;
+    this.windowBytes = Math.max(this.windowBytes, this.savedWindowBytes);
+    this.slowStartThresholdBytes = this.savedThresholdBytes;
+    this.windowMaxBytes = this.savedWindowMaxBytes;
+    this.savedWindowBytes = 0;
+    this.recoveryStartUs = -Infinity;
+    this.epochStartUs = -1;
+  }
+
   onPacketLost(nowUs: number, _bytes: number, timeSentUs: number, _rtt: RttEstimator): void {
     if (timeSentUs <= this.recoveryStartUs) return;
+    this.savedWindowBytes = this.windowBytes;
+    this.savedThresholdBytes = this.slowStartThresholdBytes;
+    this.savedWindowMaxBytes = this.windowMaxBytes;
     this.recoveryStartUs = nowUs;
     this.epochStartUs = -1;
     const cwnd = this.windowBytes;
@@ -78,6 +95,7 @@ export class CubicController implements CongestionController {
   }
 
   onPersistentCongestion(nowUs: number): void {
+    this.savedWindowBytes = 0;
     this.windowBytes = this.minWindowBytes;
     this.recoveryStartUs = nowUs;
     this.epochStartUs = -1;

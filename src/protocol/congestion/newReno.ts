@@ -39,8 +39,21 @@ export class NewRenoController implements CongestionController {
     }
   }
 
+  private savedWindowBytes = 0;
+  private savedThresholdBytes = Infinity;
+
+  undoReduction(): void {
+    if (this.savedWindowBytes === 0) return;
+    this.windowBytes = Math.max(this.windowBytes, this.savedWindowBytes);
+    this.slowStartThresholdBytes = this.savedThresholdBytes;
+    this.savedWindowBytes = 0;
+    this.recoveryStartUs = -Infinity;
+  }
+
   onPacketLost(nowUs: number, _bytes: number, timeSentUs: number, _rtt: RttEstimator): void {
     if (timeSentUs <= this.recoveryStartUs) return;
+    this.savedWindowBytes = this.windowBytes;
+    this.savedThresholdBytes = this.slowStartThresholdBytes;
     this.recoveryStartUs = nowUs;
     this.slowStartThresholdBytes = Math.max(this.windowBytes * LOSS_REDUCTION_FACTOR, this.minWindowBytes);
     this.windowBytes = this.slowStartThresholdBytes;
@@ -48,6 +61,7 @@ export class NewRenoController implements CongestionController {
   }
 
   onPersistentCongestion(nowUs: number): void {
+    this.savedWindowBytes = 0;
     this.windowBytes = this.minWindowBytes;
     this.recoveryStartUs = nowUs;
     this.ackedBytesPending = 0;

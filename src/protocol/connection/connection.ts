@@ -74,6 +74,12 @@ export class Connection implements RecoveryHost, MessageSink {
   handshakeDeadlineUs = Infinity;
   /** Server: a HANDSHAKE reply is owed (first, or again because the INITIAL came again). */
   handshakeReplyPending = false;
+  /** Server: false until the client's first DATA packet arrives. */
+  handshakeConfirmed = true;
+  handshakeResendUs = Infinity;
+  private handshakeResends = 0;
+  /** Set by ACK processing; the graceful-close check runs after the whole packet. */
+  private drainedCheckPending = false;
   // receive side
   readonly received = new ReceivedRanges();
   ackElicitingSinceAck = 0;
@@ -228,6 +234,7 @@ export class Connection implements RecoveryHost, MessageSink {
     this.retriesReceived++;
     this.token = token;
     this.initialDueUs = nowUs;
+    this.initialSends = 0; // a new round trip: restart the backoff
   }
 
   onHandshake(nowUs: number, serverHigh: number, serverLow: number, initialMaxData: number): void {
@@ -243,13 +250,22 @@ export class Connection implements RecoveryHost, MessageSink {
     this.pingPending = true;
   }
 
-  /** Server side: the connection starts connected once the cookie came back. */
-  acceptAsServer(clientHigh: number, clientLow: number, initialMaxData: number): void {
+  /** Server side: the connection starts connected once the cookie came back. Until the
+   *  client's first DATA packet confirms it, HANDSHAKE goes out again on a timer. */
+  acceptAsServer(nowUs: number, clientHigh: number, clientLow: number, initialMaxData: number): void {
     this.peerHigh = clientHigh;
     this.peerLow = clientLow;
     this.peerMaxData = initialMaxData;
     this.state = ConnectionState.connected;
     this.handshakeReplyPending = true;
+    this.handshakeConfirmed = false;
+    this.handshakeResendUs = nowUs + INITIAL_RESEND_US;
+  }
+
+  /** The client sent its INITIAL again: it is alive, and our HANDSHAKE was lost. */
+  onRepeatedInitial(nowUs: number): void {
+    this.lastReceivedUs = nowUs;
+    if (!this.handshakeConfirmed) this.handshakeReplyPending = true;
   }
 
   // ---------------------------------------------------------------- receive
@@ -279,8 +295,15 @@ export class Connection implements RecoveryHost, MessageSink {
       counters.refuse("event-queue");
       return;
     }
+    this.handshakeConfirmed = true;
+    this.handshakeResendUs = Infinity;
     this.context.events.beginPacket(data, payloadStart, end);
     const outcome = this.processFrames(nowUs, data, payloadStart, end);
+    if (this.drainedCheckPending) {
+      // After every frame of the packet, so no message is delivered after "closed".
+      this.drainedCheckPending = false;
+      this.checkDrained(nowUs);
+    }
     if (outcome === PacketOutcome.refused) return;
     this.received.insert(pn);
     this.packetsReceived++;
@@ -379,7 +402,7 @@ export class Connection implements RecoveryHost, MessageSink {
     const rtt = this.recovery.rtt;
     if (rtt.hasSample) this.context.counters.addRttSample(rtt.latestUs);
     this.checkDrain();
-    this.checkDrained(nowUs);
+    if (this.state === ConnectionState.drainingSend) this.drainedCheckPending = true;
   }
 
   /** "drain" once a refused sender has room again: half the buffer free. Acknowledgements
@@ -437,6 +460,7 @@ export class Connection implements RecoveryHost, MessageSink {
 
   onLostPacketAcked(index: number): void {
     this.context.counters.spuriousRetransmissions++;
+    this.cc.undoReduction();
     this.ackFrames(index);
   }
 
@@ -487,7 +511,7 @@ export class Connection implements RecoveryHost, MessageSink {
     if (this.state === ConnectionState.handshaking) return Math.min(this.initialDueUs, this.handshakeDeadlineUs);
     if (this.state === ConnectionState.closing) return Math.min(this.closingDeadlineUs, this.closeResendUs);
     if (this.state === ConnectionState.closed) return Infinity;
-    let deadline = Math.min(this.recovery.timerUs(), this.lastReceivedUs + config.idleTimeoutUs, this.pacingDeadlineUs);
+    let deadline = Math.min(this.recovery.timerUs(), this.lastReceivedUs + config.idleTimeoutUs, this.pacingDeadlineUs, this.handshakeResendUs);
     if (this.ackNeeded && this.ackDeadlineUs < deadline) deadline = this.ackDeadlineUs;
     const keepaliveUs = Math.max(this.recovery.lastAckElicitingSentUs, this.lastReceivedUs - config.keepaliveIntervalUs / 2) + config.keepaliveIntervalUs;
     return Math.min(deadline, keepaliveUs);
@@ -522,6 +546,11 @@ export class Connection implements RecoveryHost, MessageSink {
     if (nowUs >= this.lastReceivedUs + config.idleTimeoutUs) {
       this.terminate("idle-timeout", 0, "nothing heard from the peer");
       return false;
+    }
+    if (nowUs >= this.handshakeResendUs) {
+      this.handshakeReplyPending = true;
+      this.handshakeResends++;
+      this.handshakeResendUs = nowUs + INITIAL_RESEND_US * 2 ** Math.min(this.handshakeResends, 2);
     }
     if (this.recovery.onTimeout(nowUs, this)) this.sendProbes();
     this.frameRefs.release(this.sent.frameFloor(this.frameRefs.end));
@@ -568,7 +597,8 @@ export class Connection implements RecoveryHost, MessageSink {
   private buildInitial(nowUs: number, out: Uint8Array): number {
     if (nowUs < this.initialDueUs) return 0;
     this.initialSends++;
-    this.initialDueUs = nowUs + INITIAL_RESEND_US * 2 ** Math.min(this.initialSends - 1, 6);
+    // 250 ms, 500 ms, then every 1 s: a handshake lost twice still completes in seconds.
+    this.initialDueUs = nowUs + INITIAL_RESEND_US * 2 ** Math.min(this.initialSends - 1, 2);
     const { deps } = this.context;
     return writeInitial(out, deps.crc32c, PROTOCOL_VERSION, this.localHigh, this.localLow, this.advertisedMaxData, this.token);
   }

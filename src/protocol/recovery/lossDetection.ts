@@ -7,6 +7,9 @@ import { SentFlag, SentPacketRing } from "./sentPackets.ts";
 
 export const PACKET_THRESHOLD = 3;
 const SKIPPED_REMEMBERED = 16;
+const PACKET_THRESHOLD_MAX = 16;
+/** The time threshold grows from 9/8 RTT to at most 2 x 9/8 RTT. */
+const TIME_THRESHOLD_SCALE_MAX = 2;
 
 /** What loss recovery asks of its connection, per packet (no closures). */
 export interface RecoveryHost {
@@ -30,6 +33,9 @@ export class LossDetection {
   bytesInFlight = 0;
   ackElicitingInFlight = 0;
   spuriousLosses = 0;
+  /** Raised on each spurious loss (reordering taken for loss), as RACK does: packets and time. */
+  packetThreshold = PACKET_THRESHOLD;
+  timeThresholdScale = 1;
   /** The last packet numbers skipped on purpose: an ACK covering one is forged. */
   private readonly skippedPns = new Float64Array(SKIPPED_REMEMBERED).fill(-1);
   private skippedNext = 0;
@@ -44,6 +50,12 @@ export class LossDetection {
       this.lastAckElicitingSentUs = nowUs;
       this.ackElicitingInFlight++;
     }
+  }
+
+  /** The path reorders: tolerate more before declaring loss (bounded). */
+  private onSpuriousLoss(): void {
+    if (this.packetThreshold < PACKET_THRESHOLD_MAX) this.packetThreshold++;
+    if (this.timeThresholdScale < TIME_THRESHOLD_SCALE_MAX) this.timeThresholdScale = Math.min(TIME_THRESHOLD_SCALE_MAX, this.timeThresholdScale * 1.25);
   }
 
   recordSkipped(pn: number): void {
@@ -84,6 +96,7 @@ export class LossDetection {
         if (pn === largest && (flags & SentFlag.ackEliciting) !== 0) largestNewlyAckedElicitingTimeUs = sent.timeSentUs[i];
         if ((flags & SentFlag.lost) !== 0) {
           this.spuriousLosses++;
+          this.onSpuriousLoss();
           host.onLostPacketAcked(i);
           continue;
         }
@@ -107,8 +120,7 @@ export class LossDetection {
     const sent = this.sent;
     this.lossTimeUs = Infinity;
     if (this.largestAckedPn < sent.firstPn) return;
-    const lossDelayUs = this.rtt.lossDelayUs();
-    const lostSentBeforeUs = nowUs - lossDelayUs;
+    const lossDelayUs = this.rtt.lossDelayUs() * this.timeThresholdScale;
     const end = Math.min(this.largestAckedPn, sent.nextPn() - 1);
     // A run of lost ack-eliciting packets with no acknowledged one in between (RFC 9002 §7.6).
     let runStartUs = -1;
@@ -123,7 +135,9 @@ export class LossDetection {
       }
       if ((flags & (SentFlag.lost | SentFlag.skipped)) !== 0) continue;
       const timeSentUs = sent.timeSentUs[i];
-      if (timeSentUs <= lostSentBeforeUs || this.largestAckedPn - pn >= PACKET_THRESHOLD) {
+      // The same expression as the deadline below: with fractional microseconds,
+      // `timeSentUs <= nowUs - delay` can stay false at `nowUs === timeSentUs + delay` (a livelock).
+      if (timeSentUs + lossDelayUs <= nowUs || this.largestAckedPn - pn >= this.packetThreshold) {
         sent.flags[i] = flags | SentFlag.lost;
         if ((flags & SentFlag.inFlight) !== 0) this.bytesInFlight -= sent.sizeBytes[i];
         if ((flags & SentFlag.ackEliciting) !== 0) {
