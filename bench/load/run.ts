@@ -118,8 +118,8 @@ function format(value: number | null, digits = 2): string {
   return value.toLocaleString("en-US", { maximumFractionDigits: digits, minimumFractionDigits: 0 });
 }
 
-function referenceId(run: ScenarioRun): string {
-  return run.id.replace(run.system, "rudp-native");
+function referenceId(scenario: Scenario, run: ScenarioRun): string {
+  return scenario.referenceRunId ?? run.id.replace(run.system, "rudp-native");
 }
 
 function ratioText(column: DerivedColumn, summary: RunSummary, reference: RunSummary | undefined, all: Map<string, RunSummary>): string {
@@ -135,7 +135,7 @@ function scenarioMarkdown(scenario: Scenario): string {
   const ok = succeeded(results);
   const lines: string[] = [`## ${scenario.number}. ${scenario.title}`, "", scenario.description, ""];
   const columns = [scenario.keyColumn, ...scenario.extraColumns];
-  lines.push(`| system | ${columns.map((c) => c.name).join(" | ")} | ${scenario.keyColumn.name} vs bun-rudp native | lost / dup | server RSS MB (peak) |`);
+  lines.push(`| system | ${columns.map((c) => c.name).join(" | ")} | ${scenario.keyColumn.name} vs ${scenario.referenceRunId ?? "bun-rudp native"} | undelivered / dup | server RSS MB (peak) |`);
   lines.push(`| --- | ${columns.map(() => "---:").join(" | ")} | ---: | ---: | ---: |`);
   for (const run of scenario.runs) {
     const result = results.get(run.id);
@@ -149,7 +149,7 @@ function scenarioMarkdown(scenario: Scenario): string {
     }
     const cells = columns.map((c) => format(c.value(result, ok), c.digits));
     const rss = result.server ? format(result.server.rssBytesMax / 1e6, 1) : "n/a";
-    lines.push(`| ${run.label} | ${cells.join(" | ")} | ${ratioText(scenario.keyColumn, result, ok.get(referenceId(run)), ok)} | ${result.lost} / ${result.duplicates} | ${rss} |`);
+    lines.push(`| ${run.label} | ${cells.join(" | ")} | ${ratioText(scenario.keyColumn, result, ok.get(referenceId(scenario, run)), ok)} | ${result.lost} / ${result.duplicates} | ${rss} |`);
   }
   lines.push("");
   if (scenario.goals.length > 0) {
@@ -232,7 +232,11 @@ How to read it:
 - Open loop: messages are sent on a fixed schedule; RTT counts from each message's *intended* send time, so a stalled
   sender shows up as latency (coordinated omission corrected). "from actual send" is the uncorrected view.
 - Echo: every server echoes each message to its sender; delivered/goodput count messages that came back.
-- Raw UDP has no reliability: its "lost" column is real loss. TCP through the proxy gets delay/jitter/rate only.
+- "undelivered": sent but not back by the end of the drain period (3-5 s). For raw UDP that is loss; for the reliable
+  systems it is what was still queued or in flight when an overloaded run ended (scenarios 1 and 3 offer far more than
+  any system takes), not a message the protocol gave up on. "not sent" messages (held back by backpressure when the
+  send phase ended) are in the JSON as notSent and are not counted here.
+- TCP through the proxy gets delay/jitter/rate only.
 - KCP: kcp-go v5.6.18, nodelay (1, 10 ms, 2, no congestion window), windows 1024, no FEC, no encryption, Go client.
 - Server CPU and RSS come from /proc of the spawned server process tree; CPU % is of one core.
 - Ratios are to bun-rudp with the native driver in the same scenario (>1 = more of the key figure).

@@ -34,6 +34,8 @@ export interface Scenario {
   title: string;
   description: string;
   runs: ScenarioRun[];
+  /** Run the ratios are taken against; default: the bun-rudp native run of the same phase. */
+  referenceRunId?: string;
   /** The column the ratio to bun-rudp is computed on. */
   keyColumn: DerivedColumn;
   extraColumns: DerivedColumn[];
@@ -309,6 +311,7 @@ export function buildScenarios(smoke: boolean): Scenario[] {
       system: "rudp-native" as const,
       args: ["--system", "rudp-native", "--spawn-server", "--server-workers", String(workers), "--connections", "100", "--processes", "2", "--rate", smoke ? "20000" : "1000000", ...perMessage(64), "--duration", seconds(5, 1), "--drain", seconds(3, 1), "--pacing", "timer"],
     })),
+    referenceRunId: "s8-workers1",
     keyColumn: delivered,
     extraColumns: [serverCpu, p99],
     goals: [],
