@@ -20,6 +20,7 @@ import { Connection, ConnectionState, type ConnectionContext } from "./connectio
 import { EnqueueResult } from "./connection/sendQueue.ts";
 import { Counters } from "./counters.ts";
 import { EventQueue } from "./events.ts";
+import { TimerHeap } from "./timerHeap.ts";
 import { COOKIE_BYTES, verifyCookie, writeCookie } from "./handshake/cookie.ts";
 import { LongHeader, TOKEN_BYTES_MAX, writeReject, writeRetry, writeVersionNegotiation } from "./handshake/packets.ts";
 import { closeReasonCode, closeReasonFromCode } from "./wire/closeReasons.ts";
@@ -62,6 +63,7 @@ export class Endpoint implements Engine, ConnectionContext {
   private readonly connections = new Map<number, Connection>();
   /** The same connections as an array: timers scan it without allocating an iterator. */
   private readonly connectionList: Connection[] = [];
+  private readonly timers = new TimerHeap<Connection>();
   private readonly byConnectionId = new Map<number, Connection>();
   private readonly byClient = new Map<string, Connection>();
   private readonly clientKeys = new Map<Connection, string>();
@@ -290,6 +292,7 @@ export class Endpoint implements Engine, ConnectionContext {
   }
 
   private markReady(connection: Connection): void {
+    this.timers.markDirty(connection);
     if (connection.inReadyList) return;
     connection.inReadyList = true;
     if (this.readyCount === this.ready.length) this.growReady();
@@ -333,6 +336,7 @@ export class Endpoint implements Engine, ConnectionContext {
       if (connection === null) break;
       connection.inReadyList = false;
       const length = connection.isFinished() ? 0 : connection.buildDatagram(nowUs, out);
+      this.timers.markDirty(connection); // building moves its timers (ACK sent, packet in flight)
       if (connection.isFinished()) {
         this.removeConnection(connection);
         if (length === 0) continue;
@@ -350,25 +354,22 @@ export class Endpoint implements Engine, ConnectionContext {
   }
 
   pollTimeout(): number {
-    let earliest = Infinity;
-    const list = this.connectionList;
-    for (let i = 0; i < list.length; i++) {
-      const deadline = list[i].nextDeadlineUs();
-      if (deadline < earliest) earliest = deadline;
-    }
-    return earliest;
+    this.timers.refresh(this.connectionList);
+    return this.timers.peek();
   }
 
   handleTimeout(nowUs: number): void {
     this.lastNowUs = nowUs;
-    const list = this.connectionList;
-    // Backwards: removing swaps the last connection into the current slot, already visited.
-    for (let i = list.length - 1; i >= 0; i--) {
-      const connection = list[i];
-      if (connection.nextDeadlineUs() > nowUs) continue;
+    const timers = this.timers;
+    timers.refresh(this.connectionList);
+    // Bounded: each connection is popped at most once per call (it is re-armed afterwards).
+    for (let budget = this.connectionList.length; budget > 0; budget--) {
+      const connection = timers.popDue(nowUs);
+      if (connection === null) break;
       const wantsSend = connection.onTimeout(nowUs);
       if (connection.isFinished()) this.removeConnection(connection);
       else if (wantsSend) this.markReady(connection);
+      else timers.markDirty(connection);
     }
   }
 

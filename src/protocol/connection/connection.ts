@@ -130,6 +130,9 @@ export class Connection implements RecoveryHost, MessageSink {
   inReadyList = false;
   /** Position in the endpoint's connection array. */
   listIndex = -1;
+  /** Bookkeeping of the endpoint's timer heap. */
+  timerVersion = 0;
+  timerDirty = false;
 
   constructor(
     readonly handle: number,
