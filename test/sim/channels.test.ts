@@ -1,9 +1,12 @@
 // Delivery modes and fragmentation under loss: the ledger checks each message's mode on every
 // delivery (exactly once and in order, at most once, never older).
 
-import { expect, test } from "bun:test";
+import { expect, setDefaultTimeout, test } from "bun:test";
 import type { DeliveryMode } from "../../src/protocol/api.ts";
 import { formatSummary, impaired, runTransfer, scenarioSeed, type FlowPlan } from "./scenarios.ts";
+
+// Scenarios take 0.1-2 s alone; leave room for a busy two-core machine.
+setDefaultTimeout(30000);
 
 const mebibyte = 1 << 20;
 

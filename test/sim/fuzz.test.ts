@@ -5,12 +5,15 @@
 // Without cryptography a forged frame may legitimately change what is delivered, so ledger
 // violations are counted here, not failed.
 
-import { expect, test } from "bun:test";
+import { expect, setDefaultTimeout, test } from "bun:test";
 import type { DeliveryMode } from "../../src/protocol/api.ts";
 import { crc32c } from "./checksum.ts";
 import { Simulation, type SimConnection } from "./harness.ts";
 import type { Prng } from "./prng.ts";
 import { impaired, scenarioSeed, settle } from "./scenarios.ts";
+
+// Scenarios take 0.1-2 s alone; leave room for a busy two-core machine.
+setDefaultTimeout(30000);
 
 const checksumBytes = 4;
 

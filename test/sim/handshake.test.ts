@@ -1,10 +1,13 @@
 // Handshakes under heavy loss, address validation (the 3x amplification limit, checked by the
 // harness on every datagram a server sends), spoofed and garbage input, and the connection limit.
 
-import { expect, test } from "bun:test";
+import { expect, setDefaultTimeout, test } from "bun:test";
 import type { PeerAddress } from "../../src/protocol/api.ts";
 import { Simulation, type SimConnection, type SimEndpoint } from "./harness.ts";
 import { impaired, scenarioSeed, settle } from "./scenarios.ts";
+
+// Scenarios take 0.1-2 s alone; leave room for a busy two-core machine.
+setDefaultTimeout(30000);
 
 /** `count` clients connect to one server at staggered times; returns their connections. */
 function connectMany(simulation: Simulation, server: SimEndpoint, count: number): { clients: SimEndpoint[]; connections: SimConnection[] } {

@@ -1,9 +1,12 @@
 // Connection lifecycle: dead peers, keepalives, graceful and abortive close, handshake timeout,
 // and the determinism every other scenario relies on (one seed, one run).
 
-import { expect, test } from "bun:test";
+import { expect, setDefaultTimeout, test } from "bun:test";
 import { addressKey, Simulation, type SimConnection } from "./harness.ts";
 import { checkNoUndelivered, connectPair, formatSummary, impaired, runTransfer, scenarioSeed, settle } from "./scenarios.ts";
+
+// Scenarios take 0.1-2 s alone; leave room for a busy two-core machine.
+setDefaultTimeout(30000);
 
 const idleTimeoutUs = 5_000_000;
 const keepaliveIntervalUs = 1_000_000;
@@ -36,7 +39,7 @@ for (const vanishing of ["server", "client"] as const) {
     expect(closed.reason).toBe("idle-timeout");
     const silentUs = closed.atUs - survivor.lastHeardUs.get(addressKey(gone.address))!;
     console.log(`[${vanishing} vanishes] seed=${simulation.seed}: ${survivor.name} closed idle-timeout ${(silentUs / 1e6).toFixed(3)} s after last hearing from the ${vanishing}`);
-    expect(silentUs).toBeGreaterThanOrEqual(idleTimeoutUs);
+    expect(silentUs + 1).toBeGreaterThanOrEqual(idleTimeoutUs); // 1 us: fractional times round
     expect(silentUs).toBeLessThanOrEqual(idleTimeoutUs + idleSlackUs);
     settle(simulation, [survivor]);
   });

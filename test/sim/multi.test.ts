@@ -2,8 +2,11 @@
 // limits, and every connection's messages reach the right peer (the ledger checks sender and
 // receiver of every delivery). The sweep also runs 2-6 client mixes.
 
-import { expect, test } from "bun:test";
+import { expect, setDefaultTimeout, test } from "bun:test";
 import { impaired, runMultiClient, scenarioSeed } from "./scenarios.ts";
+
+// Scenarios take 0.1-2 s alone; leave room for a busy two-core machine.
+setDefaultTimeout(30000);
 
 test("sim: 12 clients transfer both ways through one server at 3% loss", () => {
   const simulation = runMultiClient("12 clients", scenarioSeed(51), {

@@ -1,11 +1,14 @@
 // Tests of the simulator itself: the PRNG and each impairment do what they claim, measured on
 // raw datagrams (no engine), so that a scenario failure points at the engine, not the network.
 
-import { describe, expect, test } from "bun:test";
+import { describe, expect, setDefaultTimeout, test } from "bun:test";
 import type { PeerAddress } from "../../src/protocol/api.ts";
 import { crc32c } from "./checksum.ts";
 import { SimNetwork, perfectLink, type Datagram, type LinkImpairments } from "./network.ts";
 import { Prng } from "./prng.ts";
+
+// Scenarios take 0.1-2 s alone; leave room for a busy two-core machine.
+setDefaultTimeout(30000);
 
 const alice: PeerAddress = { family: 4, host: "10.0.0.1", port: 1000 };
 const bob: PeerAddress = { family: 4, host: "10.0.0.2", port: 2000 };

@@ -2,11 +2,14 @@
 // corrupting, duplicating transfer; each deliberate fault then has to be caught by the check
 // meant for it. A check that cannot fail here would pass a broken src/protocol too.
 
-import { describe, expect, test } from "bun:test";
+import { describe, expect, setDefaultTimeout, test } from "bun:test";
 import type { EngineConfig, EngineDependencies } from "../../src/protocol/api.ts";
 import { SimFailure, type EngineFactory } from "./harness.ts";
 import { createReferenceEngine, referenceEngineConfig, type ReferenceFaults } from "./referenceEngine.ts";
 import { checkCorruptionCaught, impaired, runTransfer, type TransferOptions } from "./scenarios.ts";
+
+// Scenarios take 0.1-2 s alone; leave room for a busy two-core machine.
+setDefaultTimeout(30000);
 
 function reference(faults: ReferenceFaults): EngineFactory {
   return {

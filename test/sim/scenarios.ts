@@ -133,7 +133,8 @@ function closedEarly(simulation: Simulation, connection: SimConnection): never {
   const endpoint = connection.endpoint;
   if (closed.reason === "idle-timeout") {
     const lastHeardUs = endpoint.lastHeardUs.get(addressKey(connection.remote)) ?? 0;
-    const silentUs = closed.atUs - lastHeardUs;
+    // 1 us of slack: both times are fractional microseconds and their difference rounds.
+    const silentUs = closed.atUs - lastHeardUs + 1;
     // Inconclusive only if the peer kept sending and the network lost it all; a peer that sent
     // nothing (no keepalive, no probe) for the whole timeout is an engine failure.
     const peer = simulation.endpointAt(connection.remote);

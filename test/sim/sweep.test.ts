@@ -69,4 +69,12 @@ test("sim: seed sweep over random scenarios", () => {
   for (const [finding, seeds] of known) console.log(`  known engine issue (${finding}): ${seeds.length} seeds, e.g. ${seeds.slice(0, 8).join(", ")}`);
   if (failures.length > 0) throw new Error(`${failures.length} of ${ran} sweep seeds failed:\n${failures.join("\n")}`);
   expect(ran).toBeGreaterThan(0);
-});
+}, sweepTimeoutMs());
+
+/** The budget plus room for the last seed (a slow one takes ~2 s) and a busy machine. */
+function sweepTimeoutMs(): number {
+  if (process.env.SIM_SEED) return 120_000;
+  // A counted sweep: generous per seed (a typical seed takes 5-20 ms, the slowest ~2 s).
+  if (process.env.SIM_SEEDS !== undefined) return Number(process.env.SIM_SEEDS) * 2_000 + 60_000;
+  return Number(process.env.SIM_SWEEP_SECONDS ?? 15) * 1000 + 60_000;
+}

@@ -1,8 +1,11 @@
 // Bulk transfer scenarios on impaired paths. Each prints a one-line summary with its seed;
 // a failure message carries the seed and the command to replay it (SIM_SEED=...).
 
-import { expect, test } from "bun:test";
+import { expect, setDefaultTimeout, test } from "bun:test";
 import { checkCorruptionCaught, closeAndSettle, formatSummary, impaired, runTransfer, scenarioSeed } from "./scenarios.ts";
+
+// Scenarios take 0.1-2 s alone; leave room for a busy two-core machine.
+setDefaultTimeout(30000);
 
 const megabyte = 1_000_000;
 
