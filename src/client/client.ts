@@ -53,7 +53,8 @@ class ClientEndpoint {
       numaNode: options.numaNode,
     });
     let endpoint: ClientEndpoint | null = null;
-    const runtime = new EndpointRuntime(createEngine(config, engineDependencies()), driver, {
+    const engine = createEngine({ ...config, verifyChecksum: driver.kind !== "native" }, engineDependencies());
+    const runtime = new EndpointRuntime(engine, driver, {
       onConnected: (connection) => endpoint!.settle(connection.id, connection, null),
       onClosed: () => endpoint!.release(),
     });

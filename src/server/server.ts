@@ -49,7 +49,6 @@ export class RudpServer extends EventEmitter<ServerEvents> {
   async listen(): Promise<{ host: string; port: number }> {
     if (this.runtime) return this.address;
     const config = engineConfigFrom(this.options, "server");
-    const engine = createEngine(config, engineDependencies());
     const driver = await openDriver(this.options.driver ?? "auto", {
       host: this.options.host ?? "127.0.0.1",
       port: this.options.port ?? DEFAULT_PORT,
@@ -59,6 +58,8 @@ export class RudpServer extends EventEmitter<ServerEvents> {
       receiveThreadCpu: this.options.receiveThreadCpu,
       numaNode: this.options.numaNode,
     });
+    // The native receive thread has verified every CRC32C already (and dropped failures).
+    const engine = createEngine({ ...config, verifyChecksum: driver.kind !== "native" }, engineDependencies());
     this.runtime = new EndpointRuntime(engine, driver, {
       onConnected: (connection) => this.emit("connection", connection),
       onClosed: (connection) => this.emit("disconnect", connection),
