@@ -27,6 +27,7 @@ function parseFlags() {
       scenario: { type: "string" },
       systems: { type: "string" },
       "report-only": { type: "boolean", default: false },
+      strict: { type: "boolean", default: false },
       help: { type: "boolean", short: "h", default: false },
     },
     strict: true,
@@ -39,7 +40,8 @@ try {
   fail((error as Error).message.split("\n")[0]);
 }
 if (values.help) {
-  console.log("usage: bun run bench:load [--smoke] [--scenario N[,N...]] [--systems rudp-native,udp,...] [--report-only]");
+  console.log("usage: bun run bench:load [--smoke] [--scenario N[,N...]] [--systems rudp-native,udp,...] [--report-only] [--strict]");
+  console.log("  --strict: exit 1 when any run failed (for CI)");
   process.exit(0);
 }
 
@@ -57,6 +59,8 @@ mkdirSync(chartDirectory, { recursive: true });
 function commandText(run: ScenarioRun): string {
   return `bun run loadgen ${run.args.join(" ")} --json ${join(smoke ? "bench/load/results-smoke" : "bench/load/results", `${run.id}.json`)}`;
 }
+
+let failedRuns = 0;
 
 async function runOne(run: ScenarioRun): Promise<void> {
   const jsonPath = join(outputDirectory, `${run.id}.json`);
@@ -82,6 +86,7 @@ async function runOne(run: ScenarioRun): Promise<void> {
     const reason = (stderr.trim().split("\n").pop() ?? "").slice(0, 300) || `exit ${child.exitCode}`;
     await Bun.write(jsonPath, JSON.stringify({ failed: true, system: run.system, command: commandText(run), reason }, null, 2));
     console.error(`  ${run.label}: FAILED in ${seconds}s: ${reason}`);
+    failedRuns++;
     return;
   }
   // Record the command as the user would type it, not the internal spawn.
@@ -257,7 +262,8 @@ async function main(): Promise<void> {
   const markdown = [header, machineMarkdown(), ...scenarios.map(scenarioMarkdown)].join("\n");
   const reportPath = smoke ? join(outputDirectory, "BENCHMARKS-LOAD.smoke.md") : join(import.meta.dir, "BENCHMARKS-LOAD.md");
   await Bun.write(reportPath, markdown);
-  console.error(`wrote ${reportPath}`);
+  console.error(`wrote ${reportPath}${failedRuns > 0 ? `; ${failedRuns} run(s) failed` : ""}`);
+  if (values.strict && failedRuns > 0) process.exit(1);
 }
 
 await main();
