@@ -228,7 +228,8 @@ export function buildScenarios(smoke: boolean): Scenario[] {
     name: "goodput vs lossless",
     value: (s, all) => {
       const lossless = all.get(`s6-clean-${s.system}`);
-      return s.workload.proxy === cleanProxy || !lossless || lossless.goodputMBps === 0 ? null : s.goodputMBps / lossless.goodputMBps;
+      const isLossy = typeof s.workload.proxy === "string" && s.workload.proxy.includes("loss=");
+      return !isLossy || !lossless || lossless.goodputMBps === 0 ? null : s.goodputMBps / lossless.goodputMBps;
     },
     digits: 3,
   };
