@@ -3,6 +3,10 @@ import type { TransportAddress } from "./addressBook.ts";
 /** Called for each received datagram. `data` is a view valid only during the call. */
 export type DatagramSink = (data: Uint8Array, from: TransportAddress) => void;
 
+export function emptyDriverCounters(): DriverCounters {
+  return { datagramsReceived: 0, datagramsSent: 0, bytesReceived: 0, bytesSent: 0, systemCallsSend: 0, systemCallsReceive: 0, drops: {} };
+}
+
 export interface DriverCounters {
   datagramsReceived: number;
   datagramsSent: number;

@@ -1,7 +1,7 @@
 import type { udp } from "bun";
 import { RudpError } from "../runtime/errors.ts";
 import { AddressBook, type TransportAddress } from "./addressBook.ts";
-import type { DatagramDriver, DatagramSink, DriverCounters, DriverOptions } from "./driver.ts";
+import { emptyDriverCounters, type DatagramDriver, type DatagramSink, type DriverCounters, type DriverOptions } from "./driver.ts";
 
 /**
  * The driver that needs nothing but Bun: `Bun.udpSocket` for receive, `sendMany` for batched

@@ -5,7 +5,7 @@ import { NativeSender } from "../native/sender.ts";
 import { NativeUdpError, openUdpSocket, type NativeUdpSocket } from "../native/udp.ts";
 import { RudpError } from "../runtime/errors.ts";
 import type { TransportAddress } from "./addressBook.ts";
-import type { DatagramDriver, DatagramSink, DriverCounters, DriverOptions } from "./driver.ts";
+import { emptyDriverCounters, type DatagramDriver, type DatagramSink, type DriverCounters, type DriverOptions } from "./driver.ts";
 
 const SOCKET_BUFFER_BYTES = 8 << 20;
 const RING_SLOTS = 4096;
