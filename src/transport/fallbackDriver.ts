@@ -10,15 +10,7 @@ import { emptyDriverCounters, type DatagramDriver, type DatagramSink, type Drive
  */
 export class FallbackDriver implements DatagramDriver {
   readonly kind = "fallback";
-  private readonly stats: DriverCounters = {
-    datagramsReceived: 0,
-    datagramsSent: 0,
-    bytesReceived: 0,
-    bytesSent: 0,
-    systemCallsSend: 0,
-    systemCallsReceive: 0,
-    drops: {},
-  };
+  private readonly stats: DriverCounters = emptyDriverCounters();
   private readonly addresses = new AddressBook();
 
   /** Read by metrics: includes how often the address book hit its limit and started over

@@ -52,15 +52,7 @@ export async function openNativeDriver(options: DriverOptions & { receiveThreadC
 
 class NativeDriver implements DatagramDriver {
   readonly kind = "native";
-  private readonly stats: DriverCounters = {
-    datagramsReceived: 0,
-    datagramsSent: 0,
-    bytesReceived: 0,
-    bytesSent: 0,
-    systemCallsSend: 0,
-    systemCallsReceive: 0,
-    drops: {},
-  };
+  private readonly stats: DriverCounters = emptyDriverCounters();
   readonly numaNode: number | null = null;
   private readonly receiver: NativeReceiver;
   private readonly sender: NativeSender;
