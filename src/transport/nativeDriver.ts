@@ -1,5 +1,7 @@
 import { addressKey, ADDRESS_BYTES, decodeAddress, encodeAddress } from "../native/address.ts";
+import { ptr } from "bun:ffi";
 import { nativeStatus } from "../native/load.ts";
+import { nodeOfAddress } from "../native/numa.ts";
 import { NativeReceiver } from "../native/receiver.ts";
 import { NativeSender } from "../native/sender.ts";
 import { NativeUdpError, openUdpSocket, type NativeUdpSocket } from "../native/udp.ts";
@@ -53,7 +55,9 @@ export async function openNativeDriver(options: DriverOptions & { receiveThreadC
 class NativeDriver implements DatagramDriver {
   readonly kind = "native";
   private readonly stats: DriverCounters = emptyDriverCounters();
-  readonly numaNode: number | null = null;
+  /** The NUMA node the receive slab's pages sit on, read back with get_mempolicy after
+   *  start (the thread touches them first); null where the kernel will not say. */
+  numaNode: number | null = null;
   private readonly receiver: NativeReceiver;
   private readonly sender: NativeSender;
   private readonly addresses = new Map<number | string, TransportAddress>();
@@ -93,6 +97,26 @@ class NativeDriver implements DatagramDriver {
     return own;
   }
 
+  /**
+   * The driver's two native buffer pools, by slot size: the receive ring (descriptors of
+   * datagrams the thread holds for JS) and the send staging slots. In use, free, high-water
+   * and refused (ring full / no slab space; staging full) are all read, none estimated.
+   */
+  poolStats(): { sizeBytes: number; inUse: number; free: number; highWater: number; refused: number }[] {
+    const thread = this.receiver.counters();
+    const receiving = this.receiver.pending();
+    const staged = this.sender.pending();
+    this.receiveHighWater = Math.max(this.receiveHighWater, receiving);
+    this.stagedHighWater = Math.max(this.stagedHighWater, staged);
+    return [
+      { sizeBytes: this.receiver.slotBytes, inUse: receiving, free: this.receiver.ringSlots - receiving, highWater: this.receiveHighWater, refused: thread.dropsRingFull + thread.dropsNoSlot },
+      { sizeBytes: this.sender.slotBytes, inUse: staged, free: this.sender.slots - staged, highWater: this.stagedHighWater, refused: this.sender.counters().stagingFull },
+    ];
+  }
+
+  private receiveHighWater = 0;
+  private stagedHighWater = 0;
+
   get localHost(): string {
     return this.host;
   }
@@ -106,6 +130,7 @@ class NativeDriver implements DatagramDriver {
     this.onBatchEnd = onBatchEnd;
     this.onWritable = onWritable;
     this.receiver.start();
+    this.numaNode = nodeOfAddress(ptr(this.receiver.buf));
     this.scheduleDrain();
   }
 
@@ -134,6 +159,8 @@ class NativeDriver implements DatagramDriver {
   };
 
   private drainRounds(): void {
+    const waiting = this.receiver.pending();
+    if (waiting > this.receiveHighWater) this.receiveHighWater = waiting;
     let delivered = 0;
     for (let round = 0; round < DRAIN_ROUNDS_MAX; round++) {
       const count = this.receiver.drain(this.visit, DRAIN_CHUNK);
@@ -184,6 +211,7 @@ class NativeDriver implements DatagramDriver {
 
   flush(): void {
     if (this.closed || this.sender.pending() === 0) return;
+    if (this.sender.pending() > this.stagedHighWater) this.stagedHighWater = this.sender.pending();
     const before = this.sender.counters();
     const syscallsBefore = before.syscalls;
     const sent = this.sender.flush();

@@ -60,6 +60,13 @@ describe("bun run server: end to end", () => {
       expect(stats.connections.active).toBe(1);
       expect(stats.rttUsSinceStart.count).toBeGreaterThan(0);
       expect(stats.process.rssBytes).toBeGreaterThan(1 << 20);
+      if (stats.driver === "native") {
+        // The receive ring and the send staging slots, read from native memory.
+        expect(stats.pool.length).toBe(2);
+        for (const pool of stats.pool) expect(pool.inUse + pool.free).toBeGreaterThan(0);
+        expect(stats.pool[1]!.highWater).toBeGreaterThan(0); // 500 echoes were staged
+        expect(stats.numaNode).toBeGreaterThanOrEqual(0); // read back with get_mempolicy, not null
+      }
       const text = await (await fetch(`${server.metricsUrl}/metrics`)).text();
       expect(text).toContain("rudp_messages_total");
       const check = Bun.spawnSync(["promtool", "check", "metrics"], { stdin: new TextEncoder().encode(text) });
