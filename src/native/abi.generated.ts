@@ -29,6 +29,8 @@ export const nativeSymbols = {
   /** crc32c.zig */
   rudp_crc32c_verify_batch: { args: [FFIType.ptr, FFIType.ptr, FFIType.ptr, FFIType.ptr, FFIType.u32], returns: FFIType.i32 },
   /** numa.zig */
+  rudp_numa_bind: { args: [FFIType.ptr, FFIType.u64_fast, FFIType.u32], returns: FFIType.i32 },
+  /** numa.zig */
   rudp_numa_current: { args: [FFIType.ptr], returns: FFIType.i32 },
   /** numa.zig */
   rudp_numa_node_of_address: { args: [FFIType.ptr], returns: FFIType.i32 },

@@ -46,6 +46,18 @@ pub fn bindRange(address: usize, len: usize, mode: usize, node: u32) u16 {
     return errnoOf(rc);
 }
 
+/// Binds the page-aligned range [address, address + len) to `node` (MPOL_BIND) and moves
+/// pages already touched there (MPOL_MF_MOVE): how the native driver places its receive
+/// slab and send staging for --numa-node. Status.ok, invalid_argument or placement_refused.
+export fn rudp_numa_bind(address: ?*anyopaque, len: usize, node: u32) c_int {
+    const mpol_mf_move: usize = 1 << 1;
+    if (address == null or len == 0 or node >= node_count_max) return @intFromEnum(Status.invalid_argument);
+    if (@intFromPtr(address) % std.heap.pageSize() != 0) return @intFromEnum(Status.invalid_argument);
+    const node_mask: usize = @as(usize, 1) << @intCast(node);
+    const rc = linux.syscall6(.mbind, @intFromPtr(address), len, mpol_bind, @intFromPtr(&node_mask), node_count_max + 1, mpol_mf_move);
+    return if (errnoOf(rc) == 0) @intFromEnum(Status.ok) else @intFromEnum(Status.placement_refused);
+}
+
 /// out[0] = current CPU, out[1] = its NUMA node. Status.ok or not_supported.
 export fn rudp_numa_current(out: [*]u32) c_int {
     const where = currentCpuAndNode() orelse return @intFromEnum(Status.not_supported);
