@@ -38,7 +38,7 @@ Options (each also from an environment variable, or a JSON config file via --con
   --metrics-port <n>        metrics HTTP port, 0 = off          RUDP_METRICS_PORT  (9100)
   --log-level <level>       trace|debug|info|warn|error|silent  RUDP_LOG_LEVEL     (info)
   --driver <name>           auto | native | fallback            RUDP_DRIVER        (auto)
-  --numa-node <n>           NUMA node for buffer pools, -1 local RUDP_NUMA_NODE    (-1)
+  --numa-node <n>           bind receive/send buffers to a node RUDP_NUMA_NODE    (-1: none)
   --rx-cpu <n>              CPU for the receive thread          RUDP_RX_CPU        (none)
   --config <file>           JSON file with any of the options above (camelCase keys)
   -h, --help                show this help
@@ -153,7 +153,7 @@ function validate(raw: Raw): ServerCliConfig {
   if (raw.metricsPort !== undefined) config.metricsPort = integer("metrics-port", raw.metricsPort, 0, 65_535);
   if (raw.logLevel !== undefined) config.logLevel = oneOf("log-level", raw.logLevel, ["trace", "debug", "info", "warn", "error", "fatal", "silent"] as const);
   if (raw.driver !== undefined) config.driver = oneOf("driver", raw.driver, ["auto", "native", "fallback"] as const);
-  if (raw.numaNode !== undefined) config.numaNode = integer("numa-node", raw.numaNode, -1, 1023);
+  if (raw.numaNode !== undefined) config.numaNode = integer("numa-node", raw.numaNode, -1, 63);
   if (raw.receiveThreadCpu !== undefined) config.receiveThreadCpu = integer("rx-cpu", raw.receiveThreadCpu, 0, 4095);
   if (raw.workerIndex !== undefined) config.workerIndex = integer("worker-index", raw.workerIndex, 0, 63);
   if (config.workers > 1 && config.driver === "fallback") {
