@@ -244,16 +244,7 @@ async function runChildWorker(command: string[], worker: number, onProgress: Pro
 
 function runShare(options: LoadgenOptions, host: string, port: number, share: WorkerShare, worker: number, onProgress: ProgressSink): Promise<WorkerResult> {
   if (options.system === "kcp") {
-    const command = kcpClientCommand({
-      host,
-      port,
-      connections: share.connections,
-      firstConnection: share.firstConnection,
-      ratePerSecond: share.rate,
-      sizeBytes: options.size,
-      durationSeconds: options.duration,
-      drainSeconds: options.drain,
-    });
+    const command = kcpClientCommand(workerSpec(options, host, port, share));
     return runChildWorker(command, worker, onProgress);
   }
   const spec = workerSpec(options, host, port, share);

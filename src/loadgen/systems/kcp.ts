@@ -1,6 +1,7 @@
 // KCP (Go, kcp-go) peer: built on demand from bench/peers/kcp with the machine's Go, into
 // bench/peers/kcp/bin (not committed). Both its server and its load client are Go programs:
 // the client runs the same open-loop workload and prints a WorkerResult.
+import type { WorkloadSpec } from "../workload.ts";
 
 import { existsSync, statSync } from "node:fs";
 import { join } from "node:path";
@@ -22,16 +23,10 @@ export function ensureKcpPeerBuilt(): string {
   return kcpPeerBinary;
 }
 
-export function kcpClientCommand(options: {
-  host: string;
-  port: number;
-  connections: number;
-  firstConnection: number;
-  ratePerSecond: number;
-  sizeBytes: number;
-  durationSeconds: number;
-  drainSeconds: number;
-}): string[] {
+/** The Go client takes the plain workload fields; KCP has no delivery modes or congestion choice. */
+export type KcpWorkload = Pick<WorkloadSpec, "host" | "port" | "connections" | "firstConnection" | "ratePerSecond" | "sizeBytes" | "durationSeconds" | "drainSeconds">;
+
+export function kcpClientCommand(options: KcpWorkload): string[] {
   return [
     ensureKcpPeerBuilt(),
     "client",
