@@ -4,6 +4,9 @@
 // every fragment was sent once. Slots and bytes grow on demand up to fixed limits.
 import { fragmentLength, fragmentSize, isReliableMode } from "../wire/frames.ts";
 
+/** Initial send-buffer bytes per connection (it grows by doubling up to bufferBytesMax). */
+const SEND_BYTES_INITIAL = 2 * 1024;
+
 export const EnqueueResult = { queued: 0, bufferFull: 1, tooManyMessages: 2 } as const;
 
 export class SendQueue {
@@ -39,7 +42,8 @@ export class SendQueue {
     readonly messagesMax: number,
     readonly fragmentPayloadMax: number,
   ) {
-    this.bytes = new Uint8Array(Math.min(bufferBytesMax, 16 * 1024));
+    // Small to start: an idle connection should cost little; reserveBytes doubles on demand.
+    this.bytes = new Uint8Array(Math.min(bufferBytesMax, SEND_BYTES_INITIAL));
   }
 
   isEmpty(): boolean {
