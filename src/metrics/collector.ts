@@ -72,13 +72,17 @@ export class MetricsCollector {
   }
 
   snapshot(): StatsSnapshot {
+    return this.measure(this.congestionDistributions(this.source.endpoint()));
+  }
+
+  /** The snapshot, from congestion-window histograms the caller already built. */
+  private measure(windows: { congestionWindow: Histogram; inFlight: Histogram }): StatsSnapshot {
     const endpoint = this.source.endpoint();
     const engine = endpoint?.engine.counters;
     const driver = endpoint?.driver.counters;
     const totals = this.totals();
     const rates = this.rates;
     const memory = process.memoryUsage();
-    const windows = this.congestionDistributions(endpoint);
     const sendCalls = driver?.systemCallsSend ?? 0;
     return {
       timestampMs: Date.now(),
@@ -122,8 +126,9 @@ export class MetricsCollector {
 
   /** This process's snapshot with its histograms, compressed: what a worker hands the primary. */
   workerReport(): WorkerReport {
-    const snapshot = this.snapshot();
+    // One pass over the connections serves both the snapshot and the encoded histograms.
     const windows = this.congestionDistributions(this.source.endpoint());
+    const snapshot = this.measure(windows);
     return {
       snapshot,
       histograms: {

@@ -26,6 +26,11 @@ export class RudpError extends Error {
   }
 }
 
+/** The one message for a UDP port another socket holds, whichever driver tried to bind it. */
+export function addressInUseError(host: string, port: number): RudpError {
+  return new RudpError("ERR_ADDRESS_IN_USE", `UDP port ${port} on ${host} is already in use: stop the other process or choose another --port`);
+}
+
 /** A sentence for each close reason: why the connection ended and what to do. */
 export function describeCloseReason(reason: string): string {
   switch (reason) {

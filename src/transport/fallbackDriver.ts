@@ -1,5 +1,5 @@
 import type { udp } from "bun";
-import { RudpError } from "../runtime/errors.ts";
+import { addressInUseError, RudpError } from "../runtime/errors.ts";
 import { AddressBook, type TransportAddress } from "./addressBook.ts";
 import { emptyDriverCounters, type DatagramDriver, type DatagramSink, type DriverCounters, type DriverOptions } from "./driver.ts";
 
@@ -177,7 +177,7 @@ function bindError(error: unknown, options: DriverOptions): RudpError {
   const text = error instanceof Error ? error.message : String(error);
   const code = (error as { code?: string }).code ?? "";
   if (code === "EADDRINUSE" || /in use/i.test(text)) {
-    return new RudpError("ERR_ADDRESS_IN_USE", `UDP port ${options.port} on ${options.host} is already in use: stop the other process or choose another --port`);
+    return addressInUseError(options.host, options.port);
   }
   return new RudpError("ERR_BIND_FAILED", `cannot bind UDP ${options.host}:${options.port}: ${text}`);
 }

@@ -5,7 +5,7 @@ import { nodeOfAddress } from "../native/numa.ts";
 import { NativeReceiver } from "../native/receiver.ts";
 import { NativeSender } from "../native/sender.ts";
 import { NativeUdpError, openUdpSocket, type NativeUdpSocket } from "../native/udp.ts";
-import { RudpError } from "../runtime/errors.ts";
+import { addressInUseError, RudpError } from "../runtime/errors.ts";
 import type { TransportAddress } from "./addressBook.ts";
 import { emptyDriverCounters, type DatagramDriver, type DatagramSink, type DriverCounters, type DriverOptions } from "./driver.ts";
 
@@ -45,7 +45,7 @@ export async function openNativeDriver(options: DriverOptions & { receiveThreadC
     });
   } catch (error) {
     if (error instanceof NativeUdpError && error.code === "EADDRINUSE") {
-      throw new RudpError("ERR_ADDRESS_IN_USE", `UDP port ${options.port} on ${options.host} is already in use: stop the other process or choose another --port`);
+      throw addressInUseError(options.host, options.port);
     }
     throw new RudpError("ERR_BIND_FAILED", `cannot bind UDP ${options.host}:${options.port}: ${(error as Error).message}`);
   }
