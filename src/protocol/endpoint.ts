@@ -16,8 +16,7 @@ import {
 } from "./api.ts";
 import { resolveConfig, type ResolvedConfig } from "./config.ts";
 import { createController } from "./congestion/factory.ts";
-import { Connection, ConnectionState, type ConnectionContext } from "./connection/connection.ts";
-import { EnqueueResult } from "./connection/sendQueue.ts";
+import { Connection, EnqueueResult, type ConnectionContext } from "./connection/connection.ts";
 import { Counters } from "./counters.ts";
 import { EventQueue } from "./events.ts";
 import { TimerHeap } from "./timerHeap.ts";
@@ -134,7 +133,7 @@ export class Endpoint implements Engine, ConnectionContext {
     const high = readU32be(data, 1);
     const low = readU32be(data, 5);
     const connection = this.byConnectionId.get(connectionIdKey(high, low));
-    if (connection === undefined || connection.localLow !== low || connection.localHigh !== high) {
+    if (connection === undefined || !connection.hasLocalId(high, low)) {
       return this.counters.drop("unknown-connection");
     }
     if (!sameAddress(connection.remote, from)) return this.counters.drop("address-mismatch");
@@ -212,11 +211,11 @@ export class Endpoint implements Engine, ConnectionContext {
     const counters = this.counters;
     const header = this.longHeader;
     const connection = this.byConnectionId.get(connectionIdKey(header.destinationHigh, header.destinationLow));
-    if (connection === undefined || connection.localLow !== header.destinationLow || connection.localHigh !== header.destinationHigh) {
+    if (connection === undefined || !connection.hasLocalId(header.destinationHigh, header.destinationLow)) {
       return counters.drop("unknown-connection");
     }
     if (!sameAddress(connection.remote, from)) return counters.drop("address-mismatch");
-    if (connection.state !== ConnectionState.handshaking && header.type !== PacketType.handshake) {
+    if (!connection.isHandshaking() && header.type !== PacketType.handshake) {
       return counters.drop("unexpected-packet");
     }
     const reader = header.reader;
@@ -276,7 +275,7 @@ export class Endpoint implements Engine, ConnectionContext {
       list[connection.listIndex] = last;
       last.listIndex = connection.listIndex;
     }
-    this.byConnectionId.delete(connectionIdKey(connection.localHigh, connection.localLow));
+    this.byConnectionId.delete(connection.localIdKey());
     const clientKey = this.clientKeys.get(connection);
     if (clientKey !== undefined) {
       this.byClient.delete(clientKey);
@@ -399,8 +398,7 @@ export class Endpoint implements Engine, ConnectionContext {
       this.events.pushClosed(handle, { reason: "aborted", closeCode: 0, message: "no free connection ID" });
       return handle;
     }
-    connection.initialDueUs = nowUs;
-    connection.handshakeDeadlineUs = nowUs + this.config.handshakeTimeoutUs;
+    connection.startHandshake(nowUs, this.config.handshakeTimeoutUs);
     this.markReady(connection);
     return connection.handle;
   }
@@ -408,7 +406,7 @@ export class Endpoint implements Engine, ConnectionContext {
   send(handle: number, channel: number, data: Uint8Array): SendResult {
     if (channel !== (channel & 0xff)) throw new RangeError(`channel must be 0..255, got ${channel}`);
     const connection = this.connections.get(handle);
-    if (connection === undefined || connection.state >= ConnectionState.drainingSend) return "closed";
+    if (connection === undefined || !connection.acceptsSends()) return "closed";
     if (data.length > this.config.maxMessageBytes) {
       this.counters.refuse("message-size");
       return "too-large";
@@ -418,7 +416,6 @@ export class Endpoint implements Engine, ConnectionContext {
       this.markReady(connection);
       return "queued";
     }
-    connection.drainWanted = true;
     this.counters.refuse(result === EnqueueResult.bufferFull ? "send-buffer" : "send-queue-messages");
     return "buffer-full";
   }
@@ -435,27 +432,6 @@ export class Endpoint implements Engine, ConnectionContext {
   }
 
   connectionStats(handle: number): ConnectionStats | null {
-    const c = this.connections.get(handle);
-    if (c === undefined) return null;
-    const rtt = c.recovery.rtt;
-    return {
-      remote: c.remote,
-      rttSmoothedUs: rtt.smoothedUs,
-      rttVarianceUs: rtt.varianceUs,
-      rttMinUs: rtt.minUs === Infinity ? 0 : rtt.minUs,
-      latestRttUs: rtt.latestUs,
-      congestionWindowBytes: c.cc.windowBytes,
-      congestionControl: c.cc.name,
-      bytesInFlight: c.recovery.bytesInFlight,
-      packetsSent: c.packetsSent,
-      packetsReceived: c.packetsReceived,
-      packetsLost: c.packetsLost,
-      packetsRetransmitted: c.packetsRetransmitted,
-      spuriousRetransmissions: c.recovery.spuriousLosses,
-      messagesSent: c.messagesSent,
-      messagesReceived: c.messagesReceived,
-      bytesSent: c.bytesSent,
-      bytesReceived: c.bytesReceived,
-    };
+    return this.connections.get(handle)?.statsSnapshot() ?? null;
   }
 }
