@@ -5,6 +5,9 @@ import { nativeStatus } from "../../src/native/load.ts";
 import { ensureDebianPackage } from "../support/systemPackages.ts";
 import { freePort, runCli, startServerProcess } from "../support/serverProcess.ts";
 import { waitFor } from "../integration/drivers.ts";
+import { testWhenAvailable } from "../support/skip.ts";
+
+const nativeMissing = nativeStatus().available ? null : `the native driver is not available: ${nativeStatus().reason}`;
 
 describe("bun run server: usage", () => {
   test("--help prints the options and exits 0", () => {
@@ -60,13 +63,8 @@ describe("bun run server: end to end", () => {
       expect(stats.connections.active).toBe(1);
       expect(stats.rttUsSinceStart.count).toBeGreaterThan(0);
       expect(stats.process.rssBytes).toBeGreaterThan(1 << 20);
-      if (stats.driver === "native") {
-        // The receive ring and the send staging slots, read from native memory.
-        expect(stats.pool.length).toBe(2);
-        for (const pool of stats.pool) expect(pool.inUse + pool.free).toBeGreaterThan(0);
-        expect(stats.pool[1]!.highWater).toBeGreaterThan(0); // 500 echoes were staged
-        expect(stats.numaNode).toBeGreaterThanOrEqual(0); // read back with get_mempolicy, not null
-      }
+      // "auto" picks native whenever it loads; its pools and NUMA node are checked below.
+      expect(stats.driver).toBe(nativeStatus().available ? "native" : "fallback");
       const text = await (await fetch(`${server.metricsUrl}/metrics`)).text();
       expect(text).toContain("rudp_messages_total");
       const check = Bun.spawnSync(["promtool", "check", "metrics"], { stdin: new TextEncoder().encode(text) });
@@ -80,7 +78,28 @@ describe("bun run server: end to end", () => {
     }
   }, 60_000);
 
-  test.skipIf(!nativeStatus().available)("--workers 2 share the port, both serve, metrics aggregate", async () => {
+  testWhenAvailable(nativeMissing)("--driver native: /stats shows the receive ring and send staging pools and the slab's NUMA node", async () => {
+    const server = await startServerProcess(["--port", "0", "--driver", "native", "--metrics-port", String(await freePort())]);
+    try {
+      const client = await connect("127.0.0.1", server.udpPort);
+      let echoes = 0;
+      client.on("message", () => echoes++);
+      for (let i = 0; i < 200; i++) client.send(0, new Uint8Array(64));
+      await waitFor("200 echoes", () => echoes === 200);
+      const stats = (await (await fetch(`${server.metricsUrl}/stats`)).json()) as StatsSnapshot;
+      expect(stats.driver).toBe("native");
+      // The receive ring and the send staging slots, read from native memory.
+      expect(stats.pool.length).toBe(2);
+      for (const pool of stats.pool) expect(pool.inUse + pool.free).toBeGreaterThan(0);
+      expect(stats.pool[1]!.highWater).toBeGreaterThan(0); // 200 echoes were staged
+      expect(stats.numaNode).toBeGreaterThanOrEqual(0); // read back with get_mempolicy, not null
+      await client.close({ graceful: false });
+    } finally {
+      server.process.kill("SIGKILL");
+    }
+  }, 60_000);
+
+  testWhenAvailable(nativeMissing)("--workers 2 share the port, both serve, metrics aggregate", async () => {
     const server = await startServerProcess(["--port", String(await freePort()), "--workers", "2", "--metrics-port", String(await freePort()), "--log-level", "debug"]);
     try {
       const clients = await Promise.all(Array.from({ length: 24 }, () => connect("127.0.0.1", server.udpPort, { exclusiveSocket: true })));

@@ -40,19 +40,37 @@ async function attacker(): Promise<RawPeer> {
   return RawPeer.open({ host: "127.0.0.1", port }, `127.20.${addressIndex >>> 8}.${(addressIndex & 0xff) || 1}`);
 }
 
-/** Sends the sequence, waits for the answers, returns the ratio and closes the socket. */
-async function runAttack(name: string, datagrams: Uint8Array[]): Promise<{ sent: number; received: number; replies: number }> {
+interface AttackOutcome {
+  sent: number;
+  received: number;
+  replies: number;
+  /** Packet type of every reply, in arrival order. */
+  replyTypes: number[];
+}
+
+/** Sends the sequence, waits for the answers, returns the ratio and what came back. Then, from
+ *  the same socket, one valid INITIAL must still draw a RETRY: a server that has stopped
+ *  answering (or never did) fails here instead of passing every "at most 3x" bound. */
+async function runAttack(name: string, datagrams: Uint8Array[]): Promise<AttackOutcome> {
   const peer = await attacker();
   for (const datagram of datagrams) {
     peer.send(datagram);
     if (peer.datagramsSent % 64 === 0) await Bun.sleep(1); // stay under the socket buffers
   }
   await Bun.sleep(300);
-  const outcome = { sent: peer.bytesSent, received: peer.bytesReceived, replies: peer.datagramsReceived };
+  const outcome: AttackOutcome = { sent: peer.bytesSent, received: peer.bytesReceived, replies: peer.datagramsReceived, replyTypes: peer.inbox.map((d) => d[0]!) };
+  peer.inbox.length = 0;
+  peer.send(craftInitial(randomConnectionId(), null));
+  const probe = await peer.take((d) => d[0] === PacketType.retry, 2000);
   peer.close();
   console.log(`[amplification] ${name}: sent ${outcome.sent} B in ${datagrams.length} datagrams, got back ${outcome.received} B in ${outcome.replies} (ratio ${(outcome.received / Math.max(1, outcome.sent)).toFixed(3)})`);
   expect(outcome.received).toBeLessThanOrEqual(AMPLIFICATION_FACTOR_MAX * outcome.sent);
+  expect(probe).not.toBeNull(); // the server is alive and answers a valid INITIAL from this address
   return outcome;
+}
+
+function countOf(types: number[], type: number): number {
+  return types.filter((t) => t === type).length;
 }
 
 function randomBytes(prng: SeededRandom, length: number): Uint8Array {
@@ -83,7 +101,8 @@ test("200 INITIALs, fresh and repeated connection IDs", async () => {
   const id = randomConnectionId();
   const datagrams = Array.from({ length: 200 }, (_, i) => craftInitial(i % 2 === 0 ? id : randomConnectionId(), null));
   const outcome = await runAttack("200 INITIALs", datagrams);
-  expect(outcome.replies).toBeGreaterThan(0);
+  expect(countOf(outcome.replyTypes, PacketType.retry)).toBe(200); // one RETRY each, and nothing else
+  expect(outcome.replies).toBe(200);
 });
 
 test("unsupported versions (version negotiation) from full-size and tiny INITIALs", async () => {
@@ -92,7 +111,9 @@ test("unsupported versions (version negotiation) from full-size and tiny INITIAL
     const full = craftInitial(randomConnectionId(), null, version);
     datagrams.push(full, shrunk(full, 40), shrunk(full, 26));
   }
-  await runAttack("unsupported versions", datagrams);
+  const outcome = await runAttack("unsupported versions", datagrams);
+  // Each full-size INITIAL draws one VERSION NEGOTIATION; a short one is too small to answer.
+  expect(outcome.replyTypes).toEqual([PacketType.versionNegotiation, PacketType.versionNegotiation, PacketType.versionNegotiation, PacketType.versionNegotiation]);
 });
 
 test("short INITIALs (under 1200 bytes), forged and oversized cookies, and every long-header type", async () => {
@@ -104,7 +125,10 @@ test("short INITIALs (under 1200 bytes), forged and oversized cookies, and every
   for (const type of [PacketType.retry, PacketType.handshake, PacketType.versionNegotiation, PacketType.reject, 0x00, 0x06, 0x0f, 0x11, 0xff]) {
     datagrams.push(withType(initial, type), shrunk(withType(initial, type), 30));
   }
-  await runAttack("short/forged/odd types", datagrams);
+  const outcome = await runAttack("short/forged/odd types", datagrams);
+  // Only the INITIAL with an empty cookie is a valid first INITIAL: it draws a RETRY. Short
+  // INITIALs, forged cookies and other types get nothing, and no forged cookie opens a connection.
+  expect(outcome.replyTypes).toEqual([PacketType.retry]);
 });
 
 test("DATA packets for unknown connections: ACK, PING, CLOSE, garbage frames", async () => {
@@ -115,7 +139,9 @@ test("DATA packets for unknown connections: ACK, PING, CLOSE, garbage frames", a
     datagrams.push(craftData(id, i, ackFrame(i * 10, 3)), craftData(id, i, pingFrame()), craftData(id, i, closeFrame("graceful")));
     datagrams.push(craftData(id, i, randomBytes(prng, 1 + prng.nextInt(200))));
   }
-  await runAttack("DATA for unknown connections", datagrams);
+  const outcome = await runAttack("DATA for unknown connections", datagrams);
+  // A connection ID the server does not know is dropped silently (no reset, nothing to reflect).
+  expect(outcome.replies).toBe(0);
 });
 
 test("a seeded random mix of 2000 datagrams, valid and mutated, from one address", async () => {
@@ -136,7 +162,10 @@ test("a seeded random mix of 2000 datagrams, valid and mutated, from one address
     }
   }
   console.log(`[amplification] seed ${SEED + 2}`);
-  await runAttack("random mix", datagrams);
+  const outcome = await runAttack("random mix", datagrams);
+  // Valid INITIALs were in the mix, so there were answers; none of them opened a connection.
+  expect(countOf(outcome.replyTypes, PacketType.retry)).toBeGreaterThan(0);
+  expect(countOf(outcome.replyTypes, PacketType.handshake)).toBe(0);
 });
 
 test("the engine's own ledger agrees: unvalidated bytes sent <= 3x unvalidated bytes received", () => {

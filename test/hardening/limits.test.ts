@@ -3,6 +3,7 @@
 // them runs into the reassembly limit, which is counted, instead of into the server's memory.
 import { afterEach, expect, test } from "bun:test";
 import { createServer, type RudpServer } from "../../src/index.ts";
+import type { Engine as RudpEngine } from "../../src/protocol/api.ts";
 import { writeMessageHeader } from "../../src/protocol/wire/frames.ts";
 import { RawPeer, rawHandshake, sendFrames } from "../../tools/fuzz/rawPeer.ts";
 import { craftInitial, PacketType, parseLong, randomConnectionId, retryCookie } from "../../tools/fuzz/wireCraft.ts";
@@ -50,16 +51,38 @@ test("reassembly limit: 400 fragmented messages opened and never finished are re
   const fragmentCount = 16;
   const fragmentBytes = maxMessageBytes / fragmentCount;
   const frame = new Uint8Array(64 + fragmentBytes);
+  // The engine-wide gauge of bytes held by partial messages (Endpoint.reassemblyBytesInUse).
+  const engine = server.endpoint!.engine as RudpEngine & { readonly reassemblyBytesInUse: number };
+  Bun.gc(true);
+  const heapBeforeBytes = process.memoryUsage().heapUsed;
+  let heldMaxBytes = 0;
   for (let messageId = 0; messageId < 400; messageId++) {
     // reliable-unordered (mode 1): every message is reassembled on its own; only fragment 0 ever comes.
     const p = writeMessageHeader(frame, 0, 1, 3, messageId, 0, fragmentCount, maxMessageBytes, fragmentBytes);
     sendFrames(connection, frame.subarray(0, p + fragmentBytes));
-    if (messageId % 32 === 31) await Bun.sleep(5);
+    if (messageId % 32 === 31) {
+      await Bun.sleep(5);
+      heldMaxBytes = Math.max(heldMaxBytes, engine.reassemblyBytesInUse);
+    }
   }
   await Bun.sleep(300);
-  const counters = server.endpoint!.engine.counters;
+  heldMaxBytes = Math.max(heldMaxBytes, engine.reassemblyBytesInUse);
+  Bun.gc(true);
+  const heapGrowthBytes = process.memoryUsage().heapUsed - heapBeforeBytes;
+  const counters = engine.counters;
   const refused = (counters.limitRefusals.reassembly ?? 0) + (counters.drops["reassembly-limit"] ?? 0) + (counters.drops["receive-buffer-full"] ?? 0);
-  console.log(`[limits] 400 x fragment 0 of ${fragmentCount} (${(400 * fragmentBytes) / 1024} KiB opened vs ${reassemblyBytesPerConnection / 1024} KiB limit): limitRefusals ${JSON.stringify(counters.limitRefusals)}, drops ${JSON.stringify(counters.drops)}`);
+  const openedBytes = 400 * maxMessageBytes;
+  console.log(
+    `[limits] 400 x fragment 0 of ${fragmentCount} (${openedBytes / 1024} KiB of messages opened vs ${reassemblyBytesPerConnection / 1024} KiB limit): ` +
+      `held at most ${heldMaxBytes} B, ${engine.reassemblyBytesInUse} B at the end; JS heap +${(heapGrowthBytes / 1024).toFixed(0)} KiB; ` +
+      `limitRefusals ${JSON.stringify(counters.limitRefusals)}, drops ${JSON.stringify(counters.drops)}`,
+  );
+  // The memory held for partial messages stayed within the limit, and the limit was reached:
+  // four 16,000 B messages fit in 64 KiB, the fifth does not.
+  expect(heldMaxBytes).toBeLessThanOrEqual(reassemblyBytesPerConnection);
+  expect(engine.reassemblyBytesInUse).toBe(4 * maxMessageBytes);
   expect(refused).toBeGreaterThan(0);
+  // Had every opened message been held, the heap would have grown by 6.1 MiB.
+  expect(heapGrowthBytes).toBeLessThan(openedBytes / 4);
   peer.close();
 });
