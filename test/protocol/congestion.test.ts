@@ -5,7 +5,7 @@ import { AdaptiveController } from "../../src/protocol/congestion/adaptive.ts";
 import { CubicController } from "../../src/protocol/congestion/cubic.ts";
 import { createController } from "../../src/protocol/congestion/factory.ts";
 import { NewRenoController } from "../../src/protocol/congestion/newReno.ts";
-import { Pacer } from "../../src/protocol/congestion/pacer.ts";
+import { Pacer, SEND_QUANTUM_PACKETS_MIN, sendQuantumBytes } from "../../src/protocol/congestion/pacer.ts";
 import { RttEstimator } from "../../src/protocol/recovery/rtt.ts";
 import { Pair } from "./pair.ts";
 
@@ -146,18 +146,44 @@ describe("adaptive", () => {
 });
 
 describe("pacer", () => {
-  test("spreads packets at 1.25 x window / RTT after the initial burst", () => {
+  test("bursts the send quantum (at least 2 datagrams), then spreads packets at 1.25 x window / RTT", () => {
     const pacer = new Pacer(MSS);
-    pacer.setRate(100 * MSS, 100_000); // 1.25 * 120000 B / 100 ms = 1.5 B/us
+    pacer.setRate(100 * MSS, 100_000); // 1.25 * 120000 B / 100 ms = 1.5 B/us: 2 ms carry 3000 B
     let sentAtOnce = 0;
     while (pacer.delayUntilUs(0, MSS) === 0 && sentAtOnce < 100) {
       pacer.onPacketSent(0, MSS);
       sentAtOnce++;
     }
-    expect(sentAtOnce).toBe(10); // burst
+    expect(sentAtOnce).toBe(SEND_QUANTUM_PACKETS_MIN);
     const next = pacer.delayUntilUs(0, MSS);
     expect(next).toBe(800); // 1200 B at 1.5 B/us
     expect(pacer.delayUntilUs(800, MSS)).toBe(0);
+  });
+
+  test("the quantum is what the rate carries in 2 ms, in whole GSO runs", () => {
+    expect(sendQuantumBytes(100, MSS)).toBe(128 * MSS); // 200,000 B = 166 datagrams -> 2 runs of 64
+    expect(sendQuantumBytes(30, MSS)).toBe(50 * MSS); // 60,000 B: under one run, whole datagrams
+    expect(sendQuantumBytes(0.001, MSS)).toBe(SEND_QUANTUM_PACKETS_MIN * MSS);
+    expect(sendQuantumBytes(NaN, MSS)).toBe(SEND_QUANTUM_PACKETS_MIN * MSS);
+  });
+
+  test("one transmit pass with one now releases exactly the datagrams whose departure time came", () => {
+    const pacer = new Pacer(MSS);
+    pacer.setRateBytesPerUs(12); // 10 datagrams per ms; quantum 20 datagrams
+    const sendAll = (nowUs: number) => {
+      let sent = 0;
+      while (pacer.delayUntilUs(nowUs, MSS) === 0 && sent < 1000) {
+        pacer.onPacketSent(nowUs, MSS);
+        sent++;
+      }
+      return sent;
+    };
+    expect(sendAll(0)).toBe(20); // the quantum after a pause
+    expect(sendAll(1_000)).toBe(10); // 1 ms later: what 1 ms carries, not a bucket's capacity
+    expect(sendAll(1_500)).toBe(5);
+    expect(sendAll(100_000)).toBe(20); // a long pause earns one quantum, not more
+    const deadline = pacer.delayUntilUs(100_000, MSS);
+    expect(deadline).toBeCloseTo(100_100, 6);
   });
 
   test("a connection reports its pacing deadline through pollTimeout", () => {
@@ -165,20 +191,24 @@ describe("pacer", () => {
     pair.oneWayDelayUs = 20_000;
     const client = pair.connect();
     pair.drive(200_000);
-    // Grow the window well past the pacer's 10-packet burst, then let everything settle.
+    // Grow the window well past the pacer's quantum, then let everything settle.
     for (let i = 0; i < 400; i++) pair.client.send(client, 0, new Uint8Array(1100));
     pair.drive(3_000_000);
-    const windowPackets = pair.client.connectionStats(client)!.congestionWindowBytes / 1200;
+    const stats = pair.client.connectionStats(client)!;
+    const windowPackets = stats.congestionWindowBytes / 1200;
     expect(windowPackets).toBeGreaterThan(40);
+    const quantumPackets = sendQuantumBytes((1.25 * stats.congestionWindowBytes) / stats.rttSmoothedUs, 1200) / 1200;
     for (let i = 0; i < 100; i++) pair.client.send(client, 0, new Uint8Array(1100));
     const sentBefore = pair.sentCount.toServer;
     pair.flush();
     const burst = pair.sentCount.toServer - sentBefore;
-    expect(burst).toBeGreaterThanOrEqual(10);
-    expect(burst).toBeLessThanOrEqual(11); // paced, though the window would allow 40+
+    // What 2 ms of 1.25 x window / RTT carry (and an ACK-only datagram), though the window allows more.
+    expect(quantumPackets).toBeLessThan(windowPackets / 4);
+    expect(burst).toBeGreaterThanOrEqual(quantumPackets);
+    expect(burst).toBeLessThanOrEqual(quantumPackets + 1);
     const deadline = pair.client.pollTimeout();
     expect(deadline).toBeGreaterThan(pair.nowUs);
-    expect(deadline).toBeLessThan(pair.nowUs + 2_000); // the next token, long before any ACK
+    expect(deadline).toBeLessThan(pair.nowUs + 2_000); // the next departure, long before any ACK
   });
 });
 

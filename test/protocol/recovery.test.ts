@@ -3,6 +3,7 @@
 import { describe, expect, test } from "bun:test";
 import { ReceivedRanges, ReceiveVerdict } from "../../src/protocol/recovery/ackRanges.ts";
 import { AckVerdict, LossDetection, type RecoveryHost } from "../../src/protocol/recovery/lossDetection.ts";
+import { PACKET_THRESHOLD, ReorderingWindow } from "../../src/protocol/recovery/reorderingWindow.ts";
 import { GRANULARITY_US, INITIAL_RTT_US, RttEstimator } from "../../src/protocol/recovery/rtt.ts";
 import { SentFlag, SentPacketRing } from "../../src/protocol/recovery/sentPackets.ts";
 import { FrameReader, writeAck } from "../../src/protocol/wire/frames.ts";
@@ -31,14 +32,10 @@ describe("RttEstimator", () => {
     expect(other.smoothedUs).toBe(0.875 * 100_000 + 0.125 * 105_000);
   });
 
-  test("PTO and loss delay", () => {
+  test("PTO", () => {
     const rtt = new RttEstimator();
     rtt.update(10_000, 0);
     expect(rtt.probeTimeoutUs(2_000)).toBe(10_000 + 4 * 5_000 + 2_000);
-    expect(rtt.lossDelayUs()).toBe((9 / 8) * 10_000);
-    const tiny = new RttEstimator();
-    tiny.update(100, 0);
-    expect(tiny.lossDelayUs()).toBe(GRANULARITY_US);
   });
 });
 
@@ -111,7 +108,55 @@ function setup(packets: number, intervalUs = 1_000) {
   return { sent, loss, host: new Host(sent) };
 }
 
+describe("ReorderingWindow (RACK, RFC 8985)", () => {
+  test("before reordering: RFC 9002's 9/8 RTT and the 3-packet threshold", () => {
+    const window = new ReorderingWindow();
+    expect(window.lossDelayUs(10_000, 8_000, 5_000)).toBe((9 / 8) * 10_000);
+    expect(window.lossDelayUs(100, 100, 100)).toBe(GRANULARITY_US);
+    expect(window.packetThreshold()).toBe(PACKET_THRESHOLD);
+  });
+
+  test("each spurious loss doubles the window once per round trip, up to one RTT", () => {
+    const window = new ReorderingWindow();
+    window.onSpuriousLoss(0, 10_000);
+    expect(window.packetThreshold()).toBe(Infinity);
+    expect(window.multiplier).toBe(2);
+    window.onSpuriousLoss(5_000, 10_000); // same round trip
+    expect(window.multiplier).toBe(2);
+    // min RTT 1 ms: window = max(RTT/8, 2 x 1 ms / 4) = 1.25 ms
+    expect(window.lossDelayUs(10_000, 10_000, 1_000)).toBe(11_250);
+    for (let k = 1; k <= 10; k++) window.onSpuriousLoss(k * 10_000, 10_000);
+    expect(window.multiplier).toBe(2048);
+    expect(window.lossDelayUs(10_000, 10_000, 1_000)).toBe(20_000); // capped at one RTT
+  });
+
+  test("16 loss episodes without a spurious loss halve a widened window", () => {
+    const window = new ReorderingWindow();
+    window.onSpuriousLoss(0, 1_000);
+    window.onSpuriousLoss(2_000, 1_000);
+    expect(window.multiplier).toBe(4);
+    for (let k = 0; k < 15; k++) window.onLossDeclared(10_000 + k * 1_000, 1_000);
+    expect(window.multiplier).toBe(4);
+    window.onLossDeclared(10_000 + 14_500, 1_000); // within the last episode's round trip
+    expect(window.multiplier).toBe(4);
+    window.onLossDeclared(10_000 + 15_000, 1_000);
+    expect(window.multiplier).toBe(2);
+    expect(window.reorderingSeen).toBe(true); // the path still reorders: no packet threshold
+  });
+});
+
 describe("LossDetection", () => {
+  test("an ACK of a packet overtaken by a later one turns the packet threshold off", () => {
+    const { loss, host } = setup(20, 10);
+    loss.onAck(300, ackFrame([5, 5]), host); // 0..2 are 3+ behind: lost by count (the time is 1 ms away)
+    expect(host.lost).toEqual([0, 1, 2]);
+    loss.onAck(310, ackFrame([5, 4]), host); // 4 sent before 5, acknowledged after it: reordering
+    expect(loss.reordering.reorderingSeen).toBe(true);
+    loss.onAck(320, ackFrame([19, 19, 5, 4]), host); // 6..18 are 1..13 behind 19, within the time
+    expect(host.lost).toEqual([0, 1, 2]);
+    expect(loss.lossTimeUs).toBe(3 * 10 + GRANULARITY_US); // packet 3 goes by time
+  });
+
   test("packet threshold: three later packets acknowledged make a hole lost", () => {
     const { loss, host } = setup(10, 10);
     // Ack 5..9: each of 0..4 is at least 3 below the largest acknowledged (9).
@@ -211,13 +256,14 @@ describe("regressions found by the simulator (test/sim/FINDINGS.md)", () => {
     }
   });
 
-  test("a spurious loss raises the reordering thresholds", () => {
+  test("a spurious loss turns the packet threshold off and widens the reordering window", () => {
     const { loss, host } = setup(5, 100);
     loss.onAck(1_000, ackFrame([4, 4]), host);
     expect(host.lost).toEqual([0, 1]);
-    expect(loss.packetThreshold).toBe(3);
+    expect(loss.reordering.packetThreshold()).toBe(3);
     loss.onAck(1_100, ackFrame([4, 4, 1, 0]), host);
-    expect(loss.packetThreshold).toBe(5);
-    expect(loss.timeThresholdScale).toBeCloseTo(1.5625, 6);
+    expect(loss.reordering.reorderingSeen).toBe(true);
+    expect(loss.reordering.packetThreshold()).toBe(Infinity);
+    expect(loss.reordering.multiplier).toBe(2); // two spurious losses in one round trip: one doubling
   });
 });

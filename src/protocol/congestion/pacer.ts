@@ -1,43 +1,79 @@
-// Token-bucket pacer (RFC 9002 §7.7): tokens refill at 1.25 * window / smoothed RTT, the
-// bucket holds a small burst, and a packet waits until the bucket holds its size. The
-// connection reports the refill deadline through pollTimeout, so bursts are spread in time.
+// Pacer with a send quantum (RFC 9002 §7.7; Linux fq's time_next_packet; quiche's pacer).
+//
+// Every datagram gets a departure time computed from the pacing rate: the previous one's
+// plus its size / rate. A datagram may leave once its departure time has come. After a
+// pause the schedule may lag `now` by at most one send quantum, so the sender bursts what
+// the rate delivers in SEND_QUANTUM_US (at least 2 datagrams) and then is held to the rate.
+//
+// Why departure times instead of a token bucket refilled from `now`: the runtime passes one
+// `now` for a whole transmit pass and wakes on a millisecond timer. A bucket refilled from
+// that one `now` lets at most its capacity leave per event-loop turn (10 datagrams before:
+// 9.4 datagrams in flight while cwnd was hundreds of MB). The schedule advances by each
+// datagram's own transmission time, so a pass releases exactly the datagrams whose
+// departure time has come, and the next deadline is the first one that has not.
+// The engine reads no clock: the departure times are arithmetic on the rate.
 
-const PACING_GAIN = 1.25;
-const BURST_PACKETS = 10;
+/** RFC 9002: pace at 1.25 x cwnd / smoothed RTT when the controller has no rate of its own. */
+export const PACING_GAIN = 1.25;
+/** A burst is what the rate delivers in this long: one or two event-loop turns of a 1 ms timer. */
+export const SEND_QUANTUM_US = 2_000;
+export const SEND_QUANTUM_PACKETS_MIN = 2;
+/** The native driver sends runs of equal datagrams as one GSO call of at most 64 segments. */
+export const GSO_SEGMENTS_MAX = 64;
 
 export class Pacer {
-  private tokensBytes: number;
-  private lastRefillUs = -1;
-  /** Bytes per microsecond; recomputed from the window and RTT before each decision. */
-  private rateBytesPerUs = Infinity;
-  private capacityBytes: number;
+  /** Bytes per microsecond; Infinity: not paced (no RTT sample yet or no window limit). */
+  rateBytesPerUs = Infinity;
+  /** Bytes the sender may burst after a pause. */
+  quantumBytes: number;
+  /** When the next datagram may leave (us); -Infinity after a reset. */
+  private nextDepartureUs = -Infinity;
 
   constructor(private readonly mtuBytes: number) {
-    this.capacityBytes = BURST_PACKETS * mtuBytes;
-    this.tokensBytes = this.capacityBytes;
+    this.quantumBytes = SEND_QUANTUM_PACKETS_MIN * mtuBytes;
   }
 
+  /** Loss-based controllers: rate = 1.25 x window / smoothed RTT. */
   setRate(windowBytes: number, smoothedRttUs: number): void {
-    this.rateBytesPerUs = (PACING_GAIN * windowBytes) / Math.max(smoothedRttUs, 1);
-    this.capacityBytes = Math.max(2 * this.mtuBytes, Math.min(BURST_PACKETS * this.mtuBytes, windowBytes));
+    this.setRateBytesPerUs((PACING_GAIN * windowBytes) / Math.max(smoothedRttUs, 1));
   }
 
-  private refill(nowUs: number): void {
-    if (this.lastRefillUs >= 0 && nowUs > this.lastRefillUs) {
-      this.tokensBytes = Math.min(this.capacityBytes, this.tokensBytes + (nowUs - this.lastRefillUs) * this.rateBytesPerUs);
-    }
-    this.lastRefillUs = nowUs;
+  /** Model-based controllers (BBR) give the rate itself. */
+  setRateBytesPerUs(rateBytesPerUs: number): void {
+    if (rateBytesPerUs === this.rateBytesPerUs) return;
+    this.rateBytesPerUs = rateBytesPerUs;
+    this.quantumBytes = sendQuantumBytes(rateBytesPerUs, this.mtuBytes);
   }
 
-  /** 0 if a packet of `bytes` may go now, else the time (us) when it may. */
-  delayUntilUs(nowUs: number, bytes: number): number {
-    this.refill(nowUs);
-    if (this.tokensBytes >= bytes) return 0;
-    return nowUs + Math.ceil((bytes - this.tokensBytes) / this.rateBytesPerUs);
+  /** The earliest time the next datagram may depart: the schedule lags `now` by at most the
+   *  quantum less one datagram, so a burst after a pause is the quantum and no more. */
+  private departureUs(nowUs: number): number {
+    const burstUs = (this.quantumBytes - this.mtuBytes) / this.rateBytesPerUs;
+    const earliest = nowUs - burstUs;
+    return this.nextDepartureUs > earliest ? this.nextDepartureUs : earliest;
+  }
+
+  /** 0 if a datagram may go now, else the time (us) when it may. */
+  delayUntilUs(nowUs: number, _bytes: number): number {
+    if (this.rateBytesPerUs === Infinity) return 0;
+    const departure = this.departureUs(nowUs);
+    return departure <= nowUs ? 0 : departure;
   }
 
   onPacketSent(nowUs: number, bytes: number): void {
-    this.refill(nowUs);
-    this.tokensBytes = Math.max(0, this.tokensBytes - bytes);
+    if (this.rateBytesPerUs === Infinity) {
+      this.nextDepartureUs = -Infinity;
+      return;
+    }
+    this.nextDepartureUs = this.departureUs(nowUs) + bytes / this.rateBytesPerUs;
   }
+}
+
+/** What the rate delivers in SEND_QUANTUM_US, at least 2 datagrams; in whole datagrams so a
+ *  burst of full datagrams forms GSO runs, and runs of at most GSO_SEGMENTS_MAX are whole. */
+export function sendQuantumBytes(rateBytesPerUs: number, mtuBytes: number): number {
+  let packets = Math.floor((rateBytesPerUs * SEND_QUANTUM_US) / mtuBytes);
+  if (packets > GSO_SEGMENTS_MAX) packets -= packets % GSO_SEGMENTS_MAX;
+  if (!(packets >= SEND_QUANTUM_PACKETS_MIN)) packets = SEND_QUANTUM_PACKETS_MIN; // also NaN
+  return packets * mtuBytes;
 }

@@ -1,19 +1,31 @@
 // The packet numbers we have received, as at most `capacity` descending ranges: what our ACK
-// frames report and how we recognise duplicates. When the list is full the oldest range is
-// forgotten; anything below what we still remember is refused as out of window.
+// frames report (the newest MAX_ACK_RANGES) and how we recognise duplicates. The list starts
+// small and doubles up to its capacity: a paced burst sent in one instant and reordered by
+// jitter leaves hundreds of holes, and a range forgotten too early refuses the late packets
+// that would fill them. When the list is full the oldest range is forgotten; anything below
+// what we still remember is refused as out of window.
 import { MAX_ACK_RANGES } from "../wire/frames.ts";
+
+/** Ranges remembered per connection at most (16 KiB); the ACK frame carries the newest 64. */
+export const RECEIVED_RANGES_MAX = 1024;
+const RECEIVED_RANGES_INITIAL = 16;
 
 export const ReceiveVerdict = { fresh: 0, duplicate: 1, outOfWindow: 2 } as const;
 
 export class ReceivedRanges {
   /** [largest0, smallest0, largest1, smallest1, ...], newest range first. */
-  readonly ranges: Float64Array;
+  ranges: Float64Array;
   count = 0;
   /** Everything below this was forgotten. */
   floor = 0;
 
-  constructor(readonly capacity: number = MAX_ACK_RANGES) {
-    this.ranges = new Float64Array(capacity * 2);
+  constructor(readonly capacity: number = RECEIVED_RANGES_MAX) {
+    this.ranges = new Float64Array(Math.min(capacity, RECEIVED_RANGES_INITIAL) * 2);
+  }
+
+  /** Ranges an ACK frame reports: the newest ones. */
+  reportedCount(): number {
+    return Math.min(this.count, MAX_ACK_RANGES);
   }
 
   largest(): number {
@@ -62,6 +74,11 @@ export class ReceivedRanges {
   }
 
   private insertAt(i: number, pn: number): void {
+    if (this.count * 2 === this.ranges.length && this.count < this.capacity) {
+      const grown = new Float64Array(Math.min(this.capacity, this.count * 2) * 2);
+      grown.set(this.ranges);
+      this.ranges = grown;
+    }
     const r = this.ranges;
     if (this.count === this.capacity) {
       if (i === this.count) {

@@ -1,15 +1,15 @@
-// RFC 9002 §6: ACK processing, loss detection by packet threshold (3) and time threshold
-// (9/8 RTT), and the probe timeout with exponential backoff. One packet-number space: the
-// handshake packets have their own, simpler, retransmission (handshake/, endpoint.ts).
+// RFC 9002 §6 ACK processing and the probe timeout with exponential backoff; loss detection
+// by time as RACK does it (RFC 8985): a packet is lost once a later-sent packet was
+// acknowledged and RTT + an adaptive reordering window (reorderingWindow.ts) has passed;
+// the 3-packet threshold applies only until the path has shown reordering. One
+// packet-number space: the handshake packets have their own, simpler, retransmission.
 import type { FrameReader } from "../wire/frames.ts";
+import { ReorderingWindow } from "./reorderingWindow.ts";
 import { RttEstimator } from "./rtt.ts";
 import { SentFlag, SentPacketRing } from "./sentPackets.ts";
 
-export const PACKET_THRESHOLD = 3;
+export { PACKET_THRESHOLD } from "./reorderingWindow.ts";
 const SKIPPED_REMEMBERED = 16;
-const PACKET_THRESHOLD_MAX = 16;
-/** The time threshold grows from 9/8 RTT to at most 2 x 9/8 RTT. */
-const TIME_THRESHOLD_SCALE_MAX = 2;
 
 /** What loss recovery asks of its connection, per packet (no closures). */
 export interface RecoveryHost {
@@ -33,9 +33,8 @@ export class LossDetection {
   bytesInFlight = 0;
   ackElicitingInFlight = 0;
   spuriousLosses = 0;
-  /** Raised on each spurious loss (reordering taken for loss), as RACK does: packets and time. */
-  packetThreshold = PACKET_THRESHOLD;
-  timeThresholdScale = 1;
+  /** Widened by reordering and spurious losses (RACK). */
+  readonly reordering = new ReorderingWindow();
   /** The last packet numbers skipped on purpose: an ACK covering one is forged. */
   private readonly skippedPns = new Float64Array(SKIPPED_REMEMBERED).fill(-1);
   private skippedNext = 0;
@@ -52,10 +51,10 @@ export class LossDetection {
     }
   }
 
-  /** The path reorders: tolerate more before declaring loss (bounded). */
-  private onSpuriousLoss(): void {
-    if (this.packetThreshold < PACKET_THRESHOLD_MAX) this.packetThreshold++;
-    if (this.timeThresholdScale < TIME_THRESHOLD_SCALE_MAX) this.timeThresholdScale = Math.min(TIME_THRESHOLD_SCALE_MAX, this.timeThresholdScale * 1.25);
+  /** RTT + reordering window: how long after sending an overtaken packet becomes lost. */
+  lossDelayUs(): number {
+    const rtt = this.rtt;
+    return this.reordering.lossDelayUs(rtt.latestUs, rtt.smoothedUs, rtt.minUs);
   }
 
   recordSkipped(pn: number): void {
@@ -81,6 +80,7 @@ export class LossDetection {
     if (largest >= sent.nextPn() || this.coversSkipped(frame)) return AckVerdict.violation;
     let newlyAcked = false;
     let largestNewlyAckedElicitingTimeUs = -1;
+    const largestAckedBefore = this.largestAckedPn;
     const ranges = frame.ackRanges;
     const lastPn = sent.nextPn() - 1;
     for (let r = 0; r < frame.ackRangeCount; r++) {
@@ -96,10 +96,11 @@ export class LossDetection {
         if (pn === largest && (flags & SentFlag.ackEliciting) !== 0) largestNewlyAckedElicitingTimeUs = sent.timeSentUs[i];
         if ((flags & SentFlag.lost) !== 0) {
           this.spuriousLosses++;
-          this.onSpuriousLoss();
+          this.reordering.onSpuriousLoss(nowUs, this.rtt.smoothedUs);
           host.onLostPacketAcked(i);
           continue;
         }
+        if (pn < largestAckedBefore) this.reordering.onReordering(); // overtaken, yet delivered
         if ((flags & SentFlag.inFlight) !== 0) this.bytesInFlight -= sent.sizeBytes[i];
         if ((flags & SentFlag.ackEliciting) !== 0) this.ackElicitingInFlight--;
         host.onPacketAcked(i, nowUs);
@@ -120,7 +121,9 @@ export class LossDetection {
     const sent = this.sent;
     this.lossTimeUs = Infinity;
     if (this.largestAckedPn < sent.firstPn) return;
-    const lossDelayUs = this.rtt.lossDelayUs() * this.timeThresholdScale;
+    const lossDelayUs = this.lossDelayUs();
+    const packetThreshold = this.reordering.packetThreshold();
+    let declared = false;
     const end = Math.min(this.largestAckedPn, sent.nextPn() - 1);
     // A run of lost ack-eliciting packets with no acknowledged one in between (RFC 9002 §7.6).
     let runStartUs = -1;
@@ -137,8 +140,9 @@ export class LossDetection {
       const timeSentUs = sent.timeSentUs[i];
       // The same expression as the deadline below: with fractional microseconds,
       // `timeSentUs <= nowUs - delay` can stay false at `nowUs === timeSentUs + delay` (a livelock).
-      if (timeSentUs + lossDelayUs <= nowUs || this.largestAckedPn - pn >= this.packetThreshold) {
+      if (timeSentUs + lossDelayUs <= nowUs || this.largestAckedPn - pn >= packetThreshold) {
         sent.flags[i] = flags | SentFlag.lost;
+        declared = true;
         if ((flags & SentFlag.inFlight) !== 0) this.bytesInFlight -= sent.sizeBytes[i];
         if ((flags & SentFlag.ackEliciting) !== 0) {
           this.ackElicitingInFlight--;
@@ -151,12 +155,14 @@ export class LossDetection {
         if (timeSentUs + lossDelayUs < this.lossTimeUs) this.lossTimeUs = timeSentUs + lossDelayUs;
       }
     }
+    if (declared) this.reordering.onLossDeclared(nowUs, this.rtt.smoothedUs);
     if (persistent) host.onPersistentCongestion(nowUs);
   }
 
-  /** Lost packets stay recorded for one PTO, long enough to see a late ACK as spurious. */
+  /** Lost packets stay recorded for the loss delay and one PTO more, long enough to see a
+   *  late ACK as spurious even when the reordering window has grown to an RTT. */
   popResolved(nowUs: number): void {
-    this.sent.popResolved(nowUs - this.rtt.probeTimeoutUs(this.maxAckDelayUs));
+    this.sent.popResolved(nowUs - this.lossDelayUs() - this.rtt.probeTimeoutUs(this.maxAckDelayUs));
   }
 
   /** The loss-detection timer: the time threshold if armed, else the PTO. */

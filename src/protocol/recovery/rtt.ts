@@ -34,9 +34,4 @@ export class RttEstimator {
   probeTimeoutUs(maxAckDelayUs: number): number {
     return this.smoothedUs + Math.max(4 * this.varianceUs, GRANULARITY_US) + maxAckDelayUs;
   }
-
-  /** RFC 9002 §6.1.2: how long after a later packet was acknowledged an earlier one counts as lost. */
-  lossDelayUs(): number {
-    return Math.max((9 / 8) * Math.max(this.latestUs, this.smoothedUs), GRANULARITY_US);
-  }
 }
