@@ -1,13 +1,11 @@
 import { isIPv6 } from "node:net";
-import { createEngine } from "../protocol/index.ts";
-import type { RudpConnection } from "../runtime/connection.ts";
-import { EndpointRuntime } from "../runtime/endpointRuntime.ts";
-import { engineDependencies } from "../runtime/engineDependencies.ts";
-import { describeCloseReason, RudpError } from "../runtime/errors.ts";
-import { engineConfigFrom, type EndpointOptions } from "../runtime/options.ts";
-import { openDriver } from "../transport/openDriver.ts";
+import { describeCloseReason, RudpError } from "../errors.ts";
+import type { EndpointRuntime } from "../runtime/endpointRuntime.ts";
+import { openEndpoint } from "../runtime/openEndpoint.ts";
+import type { RudpOptions } from "../runtime/options.ts";
+import type { RudpConnection } from "../runtime/rudpConnection.ts";
 
-export interface ConnectOptions extends EndpointOptions {
+export interface ConnectOptions extends RudpOptions {
   /** Local address to bind. */
   localHost?: string;
   /** Give this connection a socket (and source port) of its own instead of sharing the
@@ -16,8 +14,6 @@ export interface ConnectOptions extends EndpointOptions {
 }
 
 let exclusiveEndpoints = 0;
-
-const STAGING_SLOTS = 256;
 
 interface PendingConnect {
   host: string;
@@ -42,24 +38,14 @@ class ClientEndpoint {
   ) {}
 
   static async open(key: string, family: 4 | 6, options: ConnectOptions): Promise<ClientEndpoint> {
-    const config = engineConfigFrom(options, "client");
-    const driver = await openDriver(options.driver ?? "auto", {
-      host: options.localHost ?? (family === 6 ? "::" : "0.0.0.0"),
-      port: 0,
-      slotBytes: Math.max(config.mtuBytes ?? 1200, 1200),
-      stagingSlots: STAGING_SLOTS,
-      reusePort: false,
-      receiveThreadCpu: options.receiveThreadCpu,
-      numaNode: options.numaNode,
-    });
     let endpoint: ClientEndpoint | null = null;
-    const engine = createEngine({ ...config, verifyChecksum: driver.kind !== "native" }, engineDependencies());
-    const runtime = new EndpointRuntime(engine, driver, {
+    const binding = { host: options.localHost ?? (family === 6 ? "::" : "0.0.0.0"), port: 0, reusePort: false };
+    const runtime = await openEndpoint("client", options, binding, {
       onConnected: (connection) => endpoint!.settle(connection.id, connection, null),
       onClosed: () => endpoint!.release(),
+      onClosedBeforeConnected: (handle, reason, message) => endpoint!.settle(handle, null, { reason, message }),
     });
     endpoint = new ClientEndpoint(key, runtime);
-    runtime.onUnknownClosed = (handle, reason, message) => endpoint!.settle(handle, null, { reason, message });
     return endpoint;
   }
 

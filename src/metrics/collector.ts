@@ -1,5 +1,4 @@
-import type { EngineCounters } from "../protocol/api.ts";
-import type { EndpointRuntime } from "../runtime/endpointRuntime.ts";
+import type { EndpointSample, EngineCounters } from "../runtime/endpointSample.ts";
 import { createHistogram, encodeHistogram, summarize, type Histogram } from "./histogram.ts";
 import { CpuMeter } from "./processUsage.ts";
 import { RateMeter } from "./rateMeter.ts";
@@ -7,9 +6,8 @@ import type { StatsSnapshot } from "./statsSchema.ts";
 import type { WorkerReport } from "./aggregate.ts";
 
 export interface CollectorSource {
-  /** The running endpoint, or null before listen / after close. */
-  endpoint(): EndpointRuntime | null;
-  checksumKernel(): string;
+  /** The running endpoint's sample, or null before listen / after close. */
+  sample(): EndpointSample | null;
   workers: number;
   listen: { host: string; port: number };
 }
@@ -53,10 +51,10 @@ export class MetricsCollector {
   }
 
   private totals(): Record<string, number> {
-    const endpoint = this.source.endpoint();
-    if (!endpoint) return {};
-    const engine = endpoint.engine.counters;
-    const driver = endpoint.driver.counters;
+    const sample = this.source.sample();
+    if (!sample) return {};
+    const engine = sample.engineCounters;
+    const driver = sample.driverCounters;
     return {
       messagesReceived: engine.messagesReceived,
       messagesSent: engine.messagesSent,
@@ -72,14 +70,14 @@ export class MetricsCollector {
   }
 
   snapshot(): StatsSnapshot {
-    return this.measure(this.congestionDistributions(this.source.endpoint()));
+    return this.measure(this.congestionDistributions(this.source.sample()));
   }
 
   /** The snapshot, from congestion-window histograms the caller already built. */
   private measure(windows: { congestionWindow: Histogram; inFlight: Histogram }): StatsSnapshot {
-    const endpoint = this.source.endpoint();
-    const engine = endpoint?.engine.counters;
-    const driver = endpoint?.driver.counters;
+    const sample = this.source.sample();
+    const engine = sample?.engineCounters;
+    const driver = sample?.driverCounters;
     const totals = this.totals();
     const rates = this.rates;
     const memory = process.memoryUsage();
@@ -89,9 +87,9 @@ export class MetricsCollector {
       uptimeSeconds: Math.round((performance.now() - this.startedAtMs) / 100) / 10,
       pid: process.pid,
       workers: this.source.workers,
-      driver: endpoint?.driver.kind ?? "fallback",
-      checksumKernel: this.source.checksumKernel(),
-      numaNode: endpoint?.driver.numaNode ?? null,
+      driver: sample?.driverKind ?? "fallback",
+      checksumKernel: sample?.checksumKernel ?? "none",
+      numaNode: sample?.numaNode ?? null,
       listen: this.source.listen,
       messages: {
         received: { total: totals.messagesReceived ?? 0, perSecond: rates.rate("messagesReceived") },
@@ -120,14 +118,14 @@ export class MetricsCollector {
       congestionWindowBytes: summarize(windows.congestionWindow),
       bytesInFlight: summarize(windows.inFlight),
       process: { rssBytes: memory.rss, heapUsedBytes: memory.heapUsed, cpuPercent: this.cpu.lastPercent },
-      pool: endpoint?.driver.poolStats?.() ?? [],
+      pool: sample?.poolStats() ?? [],
     };
   }
 
   /** This process's snapshot with its histograms, compressed: what a worker hands the primary. */
   workerReport(): WorkerReport {
     // One pass over the connections serves both the snapshot and the encoded histograms.
-    const windows = this.congestionDistributions(this.source.endpoint());
+    const windows = this.congestionDistributions(this.source.sample());
     const snapshot = this.measure(windows);
     return {
       snapshot,
@@ -140,18 +138,13 @@ export class MetricsCollector {
     };
   }
 
-  private congestionDistributions(endpoint: EndpointRuntime | null): { congestionWindow: Histogram; inFlight: Histogram } {
+  private congestionDistributions(sample: EndpointSample | null): { congestionWindow: Histogram; inFlight: Histogram } {
     const congestionWindow = createHistogram();
     const inFlight = createHistogram();
-    if (!endpoint) return { congestionWindow, inFlight };
-    let sampled = 0;
-    for (const id of endpoint.connections.keys()) {
-      if (sampled++ >= CONNECTIONS_SAMPLED_MAX) break;
-      const stats = endpoint.engine.connectionStats(id);
-      if (!stats) continue;
-      congestionWindow.recordValue(Math.max(1, Math.round(stats.congestionWindowBytes)));
-      inFlight.recordValue(Math.max(0, Math.round(stats.bytesInFlight)));
-    }
+    sample?.visitCongestionWindows(CONNECTIONS_SAMPLED_MAX, (congestionWindowBytes, bytesInFlight) => {
+      congestionWindow.recordValue(Math.max(1, Math.round(congestionWindowBytes)));
+      inFlight.recordValue(Math.max(0, Math.round(bytesInFlight)));
+    });
     return { congestionWindow, inFlight };
   }
 }

@@ -54,6 +54,13 @@ export function crc32c(data: Uint8Array, crc = 0): number {
   return native!.rudp_crc32c(crc >>> 0, data, data.length);
 }
 
+/** CRC32C of the first `length` bytes of `data`: what the engine checksums on every
+ *  datagram, without a view per call when the native kernel runs. */
+export function crc32cPrefix(data: Uint8Array, length: number): number {
+  if (typeScriptForced) return crc32cTypeScript(data.subarray(0, length));
+  return native!.rudp_crc32c(0, data, length);
+}
+
 /** The kernel crc32c() uses now (shown by GET /stats). */
 export function checksumKernelName(): ChecksumKernelName {
   if (typeScriptForced || !native) return "typescript";

@@ -1,9 +1,12 @@
-// Public API of src/native (bun:ffi bindings to zig/). Import from here, not from the files.
+// Public API of src/native (bun:ffi bindings to zig/). The rest of src/ imports from here,
+// never from the files (test/structure/layers.test.ts checks it); tests and benchmarks may
+// reach the files directly.
 export { native, nativeStatus, warnNativeUnavailableOnce, ffiTraceReport, type NativeLoadStatus } from "./load.ts";
 export { NativeStatus, describeStatus, statusName } from "./abi.generated.ts";
 export {
   crc32c,
   crc32cTypeScript,
+  crc32cPrefix,
   crc32cBatch,
   crc32cVerifyBatch,
   crc32cWithKernel,
@@ -15,5 +18,7 @@ export {
 export { cpuFeatures, type CpuFeatures } from "./crc32c.ts";
 export { NativePool, poolClassBytes, type PoolConfig, type PoolClassCounters, type PoolPlacement } from "./pool.ts";
 export { numaTopology, parseCpuList, currentCpuAndNode, nodeOfAddress, type NumaTopology, type NumaNode } from "./numa.ts";
-
-// --- UDP, receive thread, sender (other engineer): add exports below this line ---
+export { addressKey, ADDRESS_BYTES, decodeAddress, encodeAddress } from "./address.ts";
+export { NativeUdpError, openUdpSocket, type NativeUdpSocket } from "./udp.ts";
+export { NativeReceiver } from "./receiver.ts";
+export { NativeSender } from "./sender.ts";

@@ -1,12 +1,22 @@
 import type { Engine, EngineEvent, PeerAddress, TransmitInfo } from "../protocol/api.ts";
 import type { TransportAddress } from "../transport/addressBook.ts";
-import { nowUs } from "../transport/clock.ts";
 import type { DatagramDriver } from "../transport/driver.ts";
-import { RudpConnection } from "./connection.ts";
+import type { EndpointSample } from "./endpointSample.ts";
+import { RudpConnection } from "./rudpConnection.ts";
+
+/** What the runtime takes from the process around it. */
+export interface RuntimeServices {
+  /** Monotonic microseconds: src/runtime/clock.ts in production. */
+  nowUs(): number;
+  /** The CRC32C kernel the engine's checksums run on, for logs and /stats. */
+  checksumKernel(): string;
+}
 
 export interface RuntimeHooks {
   onConnected(connection: RudpConnection): void;
   onClosed(connection: RudpConnection): void;
+  /** A connection that closed before it was ever "connected" (the client's failed handshake). */
+  onClosedBeforeConnected?(connection: number, reason: string, message: string): void;
   /** Every RTT sample, for the metrics histogram. */
   onRttSample?(rttUs: number): void;
 }
@@ -28,16 +38,23 @@ export class EndpointRuntime {
   private timerDeadlineUs = Infinity;
   private stopped = false;
 
+  /** What metrics read of this endpoint (src/metrics never holds the engine or driver). */
+  readonly sample: EndpointSample;
+  private readonly nowUs: () => number;
+
   constructor(
     readonly engine: Engine,
     readonly driver: DatagramDriver,
     private readonly hooks: RuntimeHooks,
+    services: RuntimeServices,
   ) {
+    this.nowUs = services.nowUs;
+    this.sample = sampleOf(this, services);
     driver.start(this.onDatagram, this.pump, this.pump);
   }
 
   private readonly onDatagram = (data: Uint8Array, from: TransportAddress): void => {
-    this.engine.handleDatagram(nowUs(), data, from);
+    this.engine.handleDatagram(this.nowUs(), data, from);
   };
 
   /** Asks for one pump at the end of the current turn (coalesces many sends into one flush). */
@@ -52,7 +69,7 @@ export class EndpointRuntime {
     this.flushScheduled = false;
     if (this.stopped) return;
     this.dispatchEvents();
-    this.transmit(nowUs());
+    this.transmit(this.nowUs());
     this.armTimer();
   };
 
@@ -84,15 +101,12 @@ export class EndpointRuntime {
           connection.markClosed(event.reason, event.closeCode, event.message);
           this.hooks.onClosed(connection);
         } else {
-          this.onUnknownClosed?.(event.connection, event.reason, event.message);
+          this.hooks.onClosedBeforeConnected?.(event.connection, event.reason, event.message);
         }
         return;
       }
     }
   }
-
-  /** A connection that closed before it was ever "connected" (the client's failed handshake). */
-  onUnknownClosed?: (connection: number, reason: string, message: string) => void;
 
   private transmit(now: number): void {
     const { driver, engine, transmitInfo } = this;
@@ -118,7 +132,7 @@ export class EndpointRuntime {
     this.timer = null;
     this.timerDeadlineUs = deadlineUs;
     if (deadlineUs === Infinity) return;
-    const delayMs = Math.max(0, (deadlineUs - nowUs()) / 1000);
+    const delayMs = Math.max(0, (deadlineUs - this.nowUs()) / 1000);
     this.timer = setTimeout(this.onTimer, delayMs);
   }
 
@@ -126,13 +140,13 @@ export class EndpointRuntime {
     this.timer = null;
     this.timerDeadlineUs = Infinity;
     if (this.stopped) return;
-    this.engine.handleTimeout(nowUs());
+    this.engine.handleTimeout(this.nowUs());
     this.pump();
   };
 
   /** Begins a client handshake to `to`. */
   connect(to: PeerAddress): number {
-    const handle = this.engine.connect(nowUs(), to);
+    const handle = this.engine.connect(this.nowUs(), to);
     this.scheduleFlush();
     return handle;
   }
@@ -144,4 +158,32 @@ export class EndpointRuntime {
     this.timer = null;
     await this.driver.close();
   }
+}
+
+function sampleOf(runtime: EndpointRuntime, services: RuntimeServices): EndpointSample {
+  const { engine, driver } = runtime;
+  return {
+    driverKind: driver.kind,
+    get numaNode() {
+      return driver.numaNode ?? null;
+    },
+    get checksumKernel() {
+      return services.checksumKernel();
+    },
+    get engineCounters() {
+      return engine.counters;
+    },
+    get driverCounters() {
+      return driver.counters;
+    },
+    poolStats: () => driver.poolStats?.() ?? [],
+    visitCongestionWindows(limit, visit) {
+      let visited = 0;
+      for (const id of runtime.connections.keys()) {
+        if (visited++ >= limit) return;
+        const stats = engine.connectionStats(id);
+        if (stats) visit(stats.congestionWindowBytes, stats.bytesInFlight);
+      }
+    },
+  };
 }

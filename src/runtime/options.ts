@@ -1,8 +1,8 @@
 import type { CongestionControlName, DeliveryMode, EngineConfig } from "../protocol/api.ts";
-import { RudpError } from "./errors.ts";
+import { RudpError } from "../errors.ts";
 
 /** Options shared by servers and clients. Times are milliseconds here, microseconds inside. */
-export interface EndpointOptions {
+export interface RudpOptions {
   /** "auto" picks native when the library loads, else fallback (and says so once). */
   driver?: "auto" | "native" | "fallback";
   mtuBytes?: number;
@@ -19,11 +19,11 @@ export interface EndpointOptions {
   receiveThreadCpu?: number;
   /** Native driver: NUMA node for the buffer pools (-1: local). */
   numaNode?: number;
-  /** Server: connections accepted at once. Client: connections one shared endpoint holds. */
+  /** Server: connections accepted at once. Client: connections one shared endpoint (socket) holds. */
   maxConnections?: number;
 }
 
-export interface ServerOptions extends EndpointOptions {
+export interface ServerOptions extends RudpOptions {
   host?: string;
   port?: number;
   cookieLifetimeMs?: number;

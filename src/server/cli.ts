@@ -1,9 +1,8 @@
 // `bun run server`: the bun-rudp server with the example application (echo + broadcast room).
 // Usage errors: one line on stderr, exit code 2. Start-up failures: one line, exit code 1.
-import { checksumKernelName } from "../native/crc32c.ts";
+import { RudpError } from "../errors.ts";
 import { MetricsCollector } from "../metrics/collector.ts";
 import { startMetricsServer } from "../metrics/httpServer.ts";
-import { RudpError } from "../runtime/errors.ts";
 import { createLogger, type Logger } from "../runtime/logger.ts";
 import { parseServerConfig, UsageError, USAGE, type ServerCliConfig } from "./config.ts";
 import { installExampleApp } from "./exampleApp.ts";
@@ -56,8 +55,7 @@ async function runServerProcess(config: ServerCliConfig, logger: Logger): Promis
     throw error;
   }
   const collector = new MetricsCollector({
-    endpoint: () => server.endpoint,
-    checksumKernel: checksumKernelName,
+    sample: () => server.endpoint?.sample ?? null,
     workers: config.workers,
     listen: server.address,
   });
@@ -69,11 +67,11 @@ async function runServerProcess(config: ServerCliConfig, logger: Logger): Promis
   server.on("disconnect", (connection) => logger.debug({ connection: connection.id, reason: connection.closeInfo?.reason }, "connection closed"));
 
   const { host, port } = server.address;
-  const driver = server.endpoint!.driver.kind;
+  const { driverKind: driver, checksumKernel, numaNode } = server.endpoint!.sample;
   const metricsUrl = metrics ? `http://${metrics.hostname}:${metrics.port}` : "off";
   logger.info(
-    { udp: { host, port }, driver, checksumKernel: checksumKernelName(), metrics: metricsUrl, numaNode: server.endpoint!.driver.numaNode ?? null },
-    `listening on udp://${host}:${port} (driver ${driver}, checksum ${checksumKernelName()}); ` +
+    { udp: { host, port }, driver, checksumKernel, metrics: metricsUrl, numaNode },
+    `listening on udp://${host}:${port} (driver ${driver}, checksum ${checksumKernel}); ` +
       (metrics ? `metrics ${metricsUrl}/metrics, stats ${metricsUrl}/stats, dashboard ${metricsUrl}/` : "metrics off (--metrics-port 0)"),
   );
   if (isWorker) process.send?.({ type: "ready", metricsPort: metrics!.port, port });

@@ -1,4 +1,4 @@
-import type { RudpConnection } from "../runtime/connection.ts";
+import type { RudpConnection } from "../runtime/rudpConnection.ts";
 import type { RudpServer } from "./server.ts";
 
 /** Messages on this channel go to every connected client; all others echo back. */

@@ -1,11 +1,9 @@
 import { EventEmitter } from "node:events";
-import { createEngine } from "../protocol/index.ts";
-import { RudpConnection } from "../runtime/connection.ts";
-import { EndpointRuntime } from "../runtime/endpointRuntime.ts";
-import { RudpError } from "../runtime/errors.ts";
+import { RudpError } from "../errors.ts";
+import type { EndpointRuntime } from "../runtime/endpointRuntime.ts";
+import { openEndpoint } from "../runtime/openEndpoint.ts";
 import { engineConfigFrom, type ServerOptions } from "../runtime/options.ts";
-import { engineDependencies } from "../runtime/engineDependencies.ts";
-import { openDriver } from "../transport/openDriver.ts";
+import { RudpConnection } from "../runtime/rudpConnection.ts";
 
 export interface ServerEvents {
   connection: [connection: RudpConnection];
@@ -15,7 +13,6 @@ export interface ServerEvents {
 
 export const DEFAULT_PORT = 7700;
 const SHUTDOWN_TIMEOUT_MS = 2000;
-const STAGING_SLOTS = 256;
 
 /**
  * An RUDP server: one UDP socket, one protocol engine, one driver.
@@ -48,19 +45,9 @@ export class RudpServer extends EventEmitter<ServerEvents> {
 
   async listen(): Promise<{ host: string; port: number }> {
     if (this.runtime) return this.address;
-    const config = engineConfigFrom(this.options, "server");
-    const driver = await openDriver(this.options.driver ?? "auto", {
-      host: this.options.host ?? "127.0.0.1",
-      port: this.options.port ?? DEFAULT_PORT,
-      slotBytes: Math.max(config.mtuBytes ?? 1200, 1200),
-      stagingSlots: STAGING_SLOTS,
-      reusePort: this.options.reusePort ?? false,
-      receiveThreadCpu: this.options.receiveThreadCpu,
-      numaNode: this.options.numaNode,
-    });
-    // The native receive thread has verified every CRC32C already (and dropped failures).
-    const engine = createEngine({ ...config, verifyChecksum: driver.kind !== "native" }, engineDependencies());
-    this.runtime = new EndpointRuntime(engine, driver, {
+    const { options } = this;
+    const binding = { host: options.host ?? "127.0.0.1", port: options.port ?? DEFAULT_PORT, reusePort: options.reusePort ?? false };
+    this.runtime = await openEndpoint("server", options, binding, {
       onConnected: (connection) => this.emit("connection", connection),
       onClosed: (connection) => this.emit("disconnect", connection),
       onRttSample: (rttUs) => this.onRttSample?.(rttUs),

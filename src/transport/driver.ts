@@ -18,6 +18,16 @@ export interface DriverCounters {
   drops: Record<string, number>;
 }
 
+/** One buffer pool of a driver, by slot size: slots in use, free, the most ever in use, and
+ *  how many times it had none to give. */
+export interface BufferPoolStats {
+  sizeBytes: number;
+  inUse: number;
+  free: number;
+  highWater: number;
+  refused: number;
+}
+
 /**
  * Moves datagrams between a UDP socket and the runtime. Two implementations: native (Zig
  * receive thread, ring, sendmmsg/GSO) and fallback (Bun.udpSocket).
@@ -39,7 +49,7 @@ export interface DatagramDriver {
   pendingTransmits(): number;
   readonly counters: DriverCounters;
   /** Native driver: buffer-pool use per size class and the NUMA node the pools sit on. */
-  poolStats?(): { sizeBytes: number; inUse: number; free: number; highWater: number; refused: number }[];
+  poolStats?(): BufferPoolStats[];
   readonly numaNode?: number | null;
   close(): Promise<void>;
 }

@@ -1,5 +1,5 @@
 import type { udp } from "bun";
-import { addressInUseError, RudpError } from "../runtime/errors.ts";
+import { addressInUseError, RudpError } from "../errors.ts";
 import { AddressBook, type TransportAddress } from "./addressBook.ts";
 import { emptyDriverCounters, type DatagramDriver, type DatagramSink, type DriverCounters, type DriverOptions } from "./driver.ts";
 

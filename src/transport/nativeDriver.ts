@@ -1,21 +1,30 @@
-import { addressKey, ADDRESS_BYTES, decodeAddress, encodeAddress } from "../native/address.ts";
 import { ptr } from "bun:ffi";
-import { native, nativeStatus } from "../native/load.ts";
-import { nodeOfAddress } from "../native/numa.ts";
-import { NativeReceiver } from "../native/receiver.ts";
-import { NativeSender } from "../native/sender.ts";
-import { NativeUdpError, openUdpSocket, type NativeUdpSocket } from "../native/udp.ts";
-import { addressInUseError, RudpError } from "../runtime/errors.ts";
+import {
+  addressKey,
+  ADDRESS_BYTES,
+  decodeAddress,
+  encodeAddress,
+  native,
+  NativeReceiver,
+  NativeSender,
+  nativeStatus,
+  NativeUdpError,
+  nodeOfAddress,
+  openUdpSocket,
+  type NativeUdpSocket,
+} from "../native/index.ts";
+import { addressInUseError, RudpError } from "../errors.ts";
 import type { TransportAddress } from "./addressBook.ts";
-import { emptyDriverCounters, type DatagramDriver, type DatagramSink, type DriverCounters, type DriverOptions } from "./driver.ts";
+import { emptyDriverCounters, type BufferPoolStats, type DatagramDriver, type DatagramSink, type DriverCounters, type DriverOptions } from "./driver.ts";
 
 const SOCKET_BUFFER_BYTES = 8 << 20;
 const RING_SLOTS = 4096;
 const RECEIVE_BATCH = 64;
-/** Datagrams handed to the engine per drain call, and drain calls per wake-up, before
- *  yielding to the event loop (so timers and sends are not starved by a flood). */
-const DRAIN_CHUNK = 256;
-const DRAIN_ROUNDS_MAX = 16;
+/** Datagrams taken from the receive ring per read, and reads per wake-up, before yielding to
+ *  the event loop (so timers and sends are not starved by a flood). ("Drain" is kept for the
+ *  one meaning of the public event: the send buffer has room again.) */
+const RING_READ_CHUNK = 256;
+const RING_READ_ROUNDS_MAX = 16;
 const ADDRESS_CACHE_MAX = 65_536;
 /** No writable notification comes from the native socket: retry a refused flush after this. */
 const SEND_RETRY_MS = 1;
@@ -28,7 +37,7 @@ export function nativeDriverUnavailableReason(): string | null {
 /**
  * The fast path: a Zig receive thread blocks in recvmmsg (GRO), verifies CRC32C for the
  * batch and publishes descriptors into an SPSC ring; it rings the doorbell only when this
- * side has drained the ring and gone idle. Datagrams are read in place from the native
+ * side has emptied the ring and gone idle. Datagrams are read in place from the native
  * slab. Transmits are staged in native memory and sent with one sendmmsg (GSO for
  * same-destination runs) per flush.
  */
@@ -65,8 +74,8 @@ class NativeDriver implements DatagramDriver {
   private onBatchEnd: () => void = () => {};
   private onWritable: () => void = () => {};
   private retryTimer: ReturnType<typeof setTimeout> | null = null;
-  private drainScheduled = false;
-  private draining = false;
+  private ringReadScheduled = false;
+  private readingRing = false;
   private closed = false;
   private readonly host: string;
   private readonly requestedNumaNode: number;
@@ -104,7 +113,7 @@ class NativeDriver implements DatagramDriver {
    * datagrams the thread holds for JS) and the send staging slots. In use, free, high-water
    * and refused (ring full / no slab space; staging full) are all read, none estimated.
    */
-  poolStats(): { sizeBytes: number; inUse: number; free: number; highWater: number; refused: number }[] {
+  poolStats(): BufferPoolStats[] {
     const thread = this.receiver.counters();
     const receiving = this.receiver.pending();
     const staged = this.sender.pending();
@@ -144,42 +153,42 @@ class NativeDriver implements DatagramDriver {
     this.receiver.start();
     if (this.requestedNumaNode >= 0) this.placeOnNode(this.requestedNumaNode);
     this.numaNode = nodeOfAddress(ptr(this.receiver.buf));
-    this.scheduleDrain();
+    this.scheduleRingRead();
   }
 
   /** The doorbell: runs on the JS thread (threadsafe JSCallback), once per idle period.
-   *  Drain at once: a setImmediate here would add an event-loop turn to every wake-up. */
+   *  Read the ring at once: a setImmediate here would add an event-loop turn to every wake-up. */
   private readonly onDoorbell = (): void => {
-    if (this.draining) return this.scheduleDrain();
-    this.drain();
+    if (this.readingRing) return this.scheduleRingRead();
+    this.readRing();
   };
 
-  private readonly scheduleDrain = (): void => {
-    if (this.drainScheduled || this.closed) return;
-    this.drainScheduled = true;
-    setImmediate(this.drain);
+  private readonly scheduleRingRead = (): void => {
+    if (this.ringReadScheduled || this.closed) return;
+    this.ringReadScheduled = true;
+    setImmediate(this.readRing);
   };
 
-  private readonly drain = (): void => {
-    this.drainScheduled = false;
+  private readonly readRing = (): void => {
+    this.ringReadScheduled = false;
     if (this.closed) return;
-    this.draining = true;
+    this.readingRing = true;
     try {
-      this.drainRounds();
+      this.readRingRounds();
     } finally {
-      this.draining = false;
+      this.readingRing = false;
     }
   };
 
-  private drainRounds(): void {
+  private readRingRounds(): void {
     const waiting = this.receiver.pending();
     if (waiting > this.receiveHighWater) this.receiveHighWater = waiting;
     let delivered = 0;
-    for (let round = 0; round < DRAIN_ROUNDS_MAX; round++) {
-      const count = this.receiver.drain(this.visit, DRAIN_CHUNK);
+    for (let round = 0; round < RING_READ_ROUNDS_MAX; round++) {
+      const count = this.receiver.drain(this.visit, RING_READ_CHUNK); // native name: takes from the ring
       delivered += count;
-      if (count < DRAIN_CHUNK) break;
-      if (round === DRAIN_ROUNDS_MAX - 1) this.scheduleDrain(); // more waiting: come back after I/O
+      if (count < RING_READ_CHUNK) break;
+      if (round === RING_READ_ROUNDS_MAX - 1) this.scheduleRingRead(); // more waiting: come back after I/O
     }
     if (delivered > 0) this.onBatchEnd();
   }

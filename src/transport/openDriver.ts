@@ -1,4 +1,4 @@
-import { RudpError } from "../runtime/errors.ts";
+import { RudpError } from "../errors.ts";
 import type { DatagramDriver, DriverOptions } from "./driver.ts";
 import { FallbackDriver } from "./fallbackDriver.ts";
 

@@ -1,5 +1,6 @@
 // Errors a user of the library sees: a stable `code` to branch on and a message that says
-// what went wrong and what to do about it.
+// what went wrong and what to do about it. A leaf module (it imports nothing), so every
+// layer may throw these, drivers included.
 
 export type RudpErrorCode =
   | "ERR_INVALID_OPTION"

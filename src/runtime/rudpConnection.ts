@@ -1,7 +1,6 @@
 import { EventEmitter } from "node:events";
-import type { ConnectionStats, PeerAddress } from "../protocol/api.ts";
-import type { EndpointRuntime } from "./endpointRuntime.ts";
-import { describeCloseReason, RudpError } from "./errors.ts";
+import { describeCloseReason, RudpError } from "../errors.ts";
+import type { ConnectionStats, Engine, PeerAddress } from "../protocol/api.ts";
 
 export interface CloseInfo {
   reason: string;
@@ -19,6 +18,14 @@ export interface ConnectionEvents {
   close: [info: CloseInfo];
 }
 
+/** What a connection needs of the endpoint it lives on: its engine, and a way to have what it
+ *  queued sent at the end of the turn. (An interface, so that this file and the endpoint
+ *  runtime, which creates connections, do not import each other.) */
+export interface ConnectionHost {
+  readonly engine: Engine;
+  scheduleFlush(): void;
+}
+
 /**
  * One RUDP connection, on the server or the client side. `send` never queues without
  * bound: it returns false when the send buffer is full, and "drain" follows when there is
@@ -29,7 +36,7 @@ export class RudpConnection extends EventEmitter<ConnectionEvents> {
   private readonly closedWaiters: (() => void)[] = [];
 
   constructor(
-    private readonly runtime: EndpointRuntime,
+    private readonly host: ConnectionHost,
     readonly id: number,
     readonly remote: PeerAddress,
   ) {
@@ -55,10 +62,10 @@ export class RudpConnection extends EventEmitter<ConnectionEvents> {
     if (this.closedInfo) {
       throw new RudpError("ERR_CONNECTION_CLOSED", `cannot send: ${this.closedInfo.message}`, this.closedInfo.reason);
     }
-    const result = this.runtime.engine.send(this.id, channel, data);
+    const result = this.host.engine.send(this.id, channel, data);
     switch (result) {
       case "queued":
-        this.runtime.scheduleFlush();
+        this.host.scheduleFlush();
         return true;
       case "buffer-full":
         return false;
@@ -71,11 +78,11 @@ export class RudpConnection extends EventEmitter<ConnectionEvents> {
 
   /** Bytes accepted by `send` and not yet acknowledged by the peer. */
   get bufferedBytes(): number {
-    return this.runtime.engine.bufferedBytes(this.id);
+    return this.host.engine.bufferedBytes(this.id);
   }
 
   stats(): ConnectionStats | null {
-    return this.runtime.engine.connectionStats(this.id);
+    return this.host.engine.connectionStats(this.id);
   }
 
   /** Closes the connection. Graceful (default) delivers what is queued first; resolves once
@@ -84,8 +91,8 @@ export class RudpConnection extends EventEmitter<ConnectionEvents> {
     if (this.closedInfo) return Promise.resolve();
     const graceful = options.graceful ?? true;
     const reason = options.code !== undefined ? "application" : graceful ? "graceful" : "aborted";
-    this.runtime.engine.close(this.id, reason, graceful, options.code);
-    this.runtime.scheduleFlush();
+    this.host.engine.close(this.id, reason, graceful, options.code);
+    this.host.scheduleFlush();
     return this.waitClosed();
   }
 
