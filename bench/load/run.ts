@@ -8,8 +8,8 @@ import { existsSync, mkdirSync, readFileSync } from "node:fs";
 import { cpus, release } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
-import type { RunSummary } from "../../src/loadgen/results.ts";
-import { ensureKcpPeerBuilt } from "../../src/loadgen/systems/kcp.ts";
+import type { RunSummary } from "../loadgen/results.ts";
+import { ensureKcpPeerBuilt } from "../loadgen/systems/kcp.ts";
 import { allSystems, buildScenarios, type DerivedColumn, type Scenario, type ScenarioRun, type SystemLabel } from "./scenarios.ts";
 import { barChartSvg, cdfChartSvg } from "./svgChart.ts";
 
@@ -68,7 +68,7 @@ async function runOne(run: ScenarioRun): Promise<void> {
   const drainIndex = run.args.indexOf("--drain");
   const budgetMs = (Number(run.args[durationIndex + 1] ?? 5) + Number(drainIndex >= 0 ? run.args[drainIndex + 1] : 2)) * 1000 + (smoke ? 30_000 : 120_000);
   const started = performance.now();
-  const child = Bun.spawn([process.execPath, join(root, "src/loadgen/cli.ts"), ...run.args, "--quiet", "--json", jsonPath], {
+  const child = Bun.spawn([process.execPath, join(root, "bench/loadgen/cli.ts"), ...run.args, "--quiet", "--json", jsonPath], {
     cwd: root,
     stdout: "pipe",
     stderr: "pipe",

@@ -2,7 +2,7 @@
 // workload, through `bun run loadgen`. Full figures come from the full form; --smoke shrinks
 // every scenario to seconds (CI), and its figures prove only that the pipeline works.
 
-import type { RunSummary } from "../../src/loadgen/results.ts";
+import type { RunSummary } from "../loadgen/results.ts";
 
 export type SystemLabel = "rudp-native" | "rudp-fallback" | "udp" | "tcp" | "kcp";
 export const allSystems: SystemLabel[] = ["rudp-native", "rudp-fallback", "udp", "tcp", "kcp"];

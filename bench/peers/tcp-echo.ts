@@ -6,7 +6,7 @@
 
 import type { Socket } from "bun";
 import { parseArgs } from "node:util";
-import { FrameDecoder, frameHeaderBytes, writeFrameHeader } from "../../src/loadgen/systems/tcpFraming.ts";
+import { FrameDecoder, frameHeaderBytes, writeFrameHeader } from "../loadgen/systems/tcpFraming.ts";
 
 const { values } = parseArgs({
   options: {

@@ -7,7 +7,7 @@ import { createServer, type RudpServer } from "../../src/index.ts";
 import { sameAddress, type PeerAddress, type TransmitInfo } from "../../src/protocol/api.ts";
 import { createEngine } from "../../src/protocol/index.ts";
 import { engineDependencies } from "../../src/runtime/engineDependencies.ts";
-import { SeededRandom } from "../../src/loadgen/prng.ts";
+import { SeededRandom } from "../../bench/loadgen/prng.ts";
 import { RawPeer } from "../../tools/fuzz/rawPeer.ts";
 import {
   ackFrame,

@@ -5,7 +5,7 @@ import { rmSync } from "node:fs";
 import { join } from "node:path";
 import { tmpdir } from "node:os";
 
-const cli = join(import.meta.dir, "../../src/loadgen/cli.ts");
+const cli = join(import.meta.dir, "../../bench/loadgen/cli.ts");
 
 function run(args: string[]) {
   const child = Bun.spawnSync([process.execPath, cli, ...args], { stdout: "pipe", stderr: "pipe", timeout: 30_000 });

@@ -1,8 +1,8 @@
 // The impairments are seeded and statistically right. Driven with a fake clock and a
 // synchronous sink where no delay is involved; reordering uses real (short) timers.
 import { describe, expect, test } from "bun:test";
-import { DueHeap } from "../../src/loadgen/dueHeap.ts";
-import { ImpairedLink, type ImpairmentConfig, noImpairment, parseImpairment } from "../../src/loadgen/impairment.ts";
+import { DueHeap } from "../../bench/loadgen/dueHeap.ts";
+import { ImpairedLink, type ImpairmentConfig, noImpairment, parseImpairment } from "../../bench/loadgen/impairment.ts";
 
 const packetCount = 5000;
 

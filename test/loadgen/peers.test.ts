@@ -1,9 +1,9 @@
 // The UDP and TCP peers echo what they receive (the TCP one frame by frame).
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { launchServer, type LaunchedServer } from "../../src/loadgen/serverLauncher.ts";
-import { TcpSystemClient } from "../../src/loadgen/systems/tcp.ts";
-import { UdpSystemClient } from "../../src/loadgen/systems/udp.ts";
-import type { SystemClient } from "../../src/loadgen/systems/types.ts";
+import { launchServer, type LaunchedServer } from "../../bench/loadgen/serverLauncher.ts";
+import { TcpSystemClient } from "../../bench/loadgen/systems/tcp.ts";
+import { UdpSystemClient } from "../../bench/loadgen/systems/udp.ts";
+import type { SystemClient } from "../../bench/loadgen/systems/types.ts";
 
 async function echoRoundTrip(client: SystemClient, server: LaunchedServer, messages: Uint8Array[]): Promise<Uint8Array[]> {
   const received: Uint8Array[] = [];

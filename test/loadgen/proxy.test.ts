@@ -1,11 +1,11 @@
 // The UDP impairment proxy end to end on loopback: traffic passes through it to the UDP peer
 // and back, and its counters add up.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { parseImpairment } from "../../src/loadgen/impairment.ts";
-import { defaultProxyOptions, type ImpairmentProxy, startImpairmentProxy } from "../../src/loadgen/impairmentProxy.ts";
-import { launchServer, type LaunchedServer } from "../../src/loadgen/serverLauncher.ts";
-import { UdpSystemClient } from "../../src/loadgen/systems/udp.ts";
-import { TcpSystemClient } from "../../src/loadgen/systems/tcp.ts";
+import { parseImpairment } from "../../bench/loadgen/impairment.ts";
+import { defaultProxyOptions, type ImpairmentProxy, startImpairmentProxy } from "../../bench/loadgen/impairmentProxy.ts";
+import { launchServer, type LaunchedServer } from "../../bench/loadgen/serverLauncher.ts";
+import { UdpSystemClient } from "../../bench/loadgen/systems/udp.ts";
+import { TcpSystemClient } from "../../bench/loadgen/systems/tcp.ts";
 
 describe("UDP impairment proxy", () => {
   let server: LaunchedServer;

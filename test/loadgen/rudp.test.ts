@@ -5,7 +5,7 @@ import { rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 
-const cli = join(import.meta.dir, "../../src/loadgen/cli.ts");
+const cli = join(import.meta.dir, "../../bench/loadgen/cli.ts");
 
 test("loadgen against the bun-rudp server delivers every message once, with transport stats", async () => {
   const jsonPath = join(tmpdir(), `loadgen-rudp-${process.pid}.json`);

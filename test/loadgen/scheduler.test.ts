@@ -1,10 +1,10 @@
 // Coordinated-omission correction: a stalled sender still reports the latency its late
 // messages suffered, because latency is counted from the intended send time.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { OpenLoopScheduler } from "../../src/loadgen/openLoopScheduler.ts";
+import { OpenLoopScheduler } from "../../bench/loadgen/openLoopScheduler.ts";
 import * as hdr from "hdr-histogram-js";
-import { runWorkload } from "../../src/loadgen/workload.ts";
-import { launchServer, type LaunchedServer } from "../../src/loadgen/serverLauncher.ts";
+import { runWorkload } from "../../bench/loadgen/workload.ts";
+import { launchServer, type LaunchedServer } from "../../bench/loadgen/serverLauncher.ts";
 
 describe("OpenLoopScheduler", () => {
   test("messages are due on a fixed schedule whatever the sender did", () => {

@@ -1,5 +1,5 @@
 // Soak: the real server process, a steady echo load at a given rate from several connections,
-// all through the user-space impairment proxy (src/loadgen/impairmentProxy.ts) with 1% loss
+// all through the user-space impairment proxy (bench/loadgen/impairmentProxy.ts) with 1% loss
 // each way. Every second: server RSS (GET /stats), the application's p99 echo RTT, messages
 // delivered. Writes samples.csv, samples.json and rss-rtt.svg; passes when the second half
 // shows no upward RSS trend (fitted slope under a bound) and no second went without delivery.
@@ -10,8 +10,8 @@ import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { connect, type RudpConnection } from "../../src/index.ts";
-import { defaultProxyOptions, startImpairmentProxy } from "../../src/loadgen/impairmentProxy.ts";
-import { noImpairment } from "../../src/loadgen/impairment.ts";
+import { defaultProxyOptions, startImpairmentProxy } from "../../bench/loadgen/impairmentProxy.ts";
+import { noImpairment } from "../../bench/loadgen/impairment.ts";
 import type { StatsSnapshot } from "../../src/metrics/statsSchema.ts";
 import { freePort, startServerProcess } from "../../test/support/serverProcess.ts";
 import { soakChartSvg } from "./svgChart.ts";

@@ -4,9 +4,9 @@
 //	kcp-peer server -addr 127.0.0.1:0 [-sink]
 //	kcp-peer client -addr HOST:PORT -connections N -rate MSG_PER_S -size BYTES -duration S [-drain S] [-first-connection I]
 //
-// The client runs the same open-loop workload as src/loadgen (same 24-byte message header,
+// The client runs the same open-loop workload as bench/loadgen (same 24-byte message header,
 // latency from the intended send time) and prints one JSON object in the WorkerResult shape
-// of src/loadgen/results.ts, with latencies as sparse [valueUs, count] buckets.
+// of bench/loadgen/results.ts, with latencies as sparse [valueUs, count] buckets.
 package main
 
 import (

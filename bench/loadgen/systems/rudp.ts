@@ -3,7 +3,7 @@
 // Imported lazily so the load generator still runs the other systems while the library is
 // being built or if it fails to load.
 
-import type { DeliveryMode } from "../../protocol/api.ts";
+import type { DeliveryMode } from "../../../src/protocol/api.ts";
 import type { ClientConnection, ConnectionHandlers, SystemClient, TransportStats } from "./types.ts";
 
 export const loadgenChannel = 0;
@@ -60,7 +60,7 @@ export class RudpSystemClient implements SystemClient {
   ) {}
 
   private async load(): Promise<RudpModule> {
-    if (this.module === null) this.module = (await import("../../index.ts")) as unknown as RudpModule;
+    if (this.module === null) this.module = (await import("../../../src/index.ts")) as unknown as RudpModule;
     return this.module;
   }
 

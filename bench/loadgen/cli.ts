@@ -3,12 +3,12 @@
 // (coordinated-omission corrected); loss and duplication are checked by sequence number.
 
 import { parseArgs } from "node:util";
-import type { DeliveryMode } from "../protocol/api.ts";
+import type { DeliveryMode } from "../../src/protocol/api.ts";
 import { describeImpairment, parseImpairment } from "./impairment.ts";
 import { cpuPercentBetween, type ProcessSample, sampleProcessTree } from "./processStats.ts";
 import { formatSummary, ProgressDisplay } from "./report.ts";
 import { mergeResults, type RunSummary, type ServerStatsSummary, type WorkerResult } from "./results.ts";
-import { drainTail, killChildrenOnSignal, trackChild, fetchRudpStats, type LaunchedServer, launchServer, readJsonLines, repositoryRoot } from "./serverLauncher.ts";
+import { keepStreamTail, killChildrenOnSignal, trackChild, fetchRudpStats, type LaunchedServer, launchServer, readJsonLines, repositoryRoot } from "./serverLauncher.ts";
 import { kcpClientCommand } from "./systems/kcp.ts";
 import { type SystemName, systemNames } from "./systems/types.ts";
 import { runWorkload, type WorkloadProgress, type WorkloadSpec } from "./workload.ts";
@@ -160,11 +160,11 @@ interface ProxyHandle {
 }
 
 async function startProxyProcess(options: LoadgenOptions, targetHost: string, targetPort: number): Promise<ProxyHandle> {
-  const command = [process.execPath, `${repositoryRoot}/src/loadgen/proxyCli.ts`, "--target", `${targetHost}:${targetPort}`, "--listen", `${options.host}:0`, "--impair", options.proxy!];
+  const command = [process.execPath, `${repositoryRoot}/bench/loadgen/proxyCli.ts`, "--target", `${targetHost}:${targetPort}`, "--listen", `${options.host}:0`, "--impair", options.proxy!];
   if (options.system === "tcp") command.push("--tcp");
   const child = Bun.spawn(command, { stdin: "ignore", stdout: "pipe", stderr: "pipe" });
   trackChild(child.pid);
-  const stderr = drainTail(child.stderr);
+  const stderr = keepStreamTail(child.stderr);
   let counters: unknown = null;
   let resolvePort: (port: number) => void;
   const port = new Promise<number>((resolve) => (resolvePort = resolve));
@@ -229,7 +229,7 @@ type ProgressSink = (worker: number, progress: Partial<WorkloadProgress>) => voi
 async function runChildWorker(command: string[], worker: number, onProgress: ProgressSink): Promise<WorkerResult> {
   const child = Bun.spawn(command, { stdin: "ignore", stdout: "pipe", stderr: "pipe", cwd: repositoryRoot });
   trackChild(child.pid);
-  const stderr = drainTail(child.stderr);
+  const stderr = keepStreamTail(child.stderr);
   let result: WorkerResult | null = null;
   await readJsonLines(child.stdout, (line) => {
     if (line.progress) onProgress(worker, line.progress as WorkloadProgress);

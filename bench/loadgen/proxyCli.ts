@@ -1,5 +1,5 @@
 // Runs the impairment proxy alone:
-//   bun src/loadgen/proxyCli.ts --target 127.0.0.1:9000 --impair loss=5%,jitter=2 [--listen 127.0.0.1:0] [--tcp]
+//   bun bench/loadgen/proxyCli.ts --target 127.0.0.1:9000 --impair loss=5%,jitter=2 [--listen 127.0.0.1:0] [--tcp]
 // Prints {"listening":{...}} once bound, and its counters as one JSON line on SIGTERM/SIGINT
 // (and every --stats-interval seconds when given).
 
@@ -7,7 +7,7 @@ import { parseArgs } from "node:util";
 import { parseImpairment } from "./impairment.ts";
 import { defaultProxyOptions, startImpairmentProxy } from "./impairmentProxy.ts";
 
-const usage = `usage: bun src/loadgen/proxyCli.ts --target HOST:PORT [--listen HOST:PORT] [--impair SPEC] [--tcp] [--stats-interval SECONDS]
+const usage = `usage: bun bench/loadgen/proxyCli.ts --target HOST:PORT [--listen HOST:PORT] [--impair SPEC] [--tcp] [--stats-interval SECONDS]
   SPEC: loss=5%,burst=3,dup=1%,delay=2,jitter=1,corrupt=0.1%,rate=100,queue=262144,seed=1
         (fractions as 0.05 or 5%; delay/jitter in ms; rate in Mbit/s; queue in bytes)
   --tcp applies delay, jitter (order kept) and rate only; loss/dup/corrupt cannot apply to a byte stream.`;

@@ -2,7 +2,7 @@
 // open-loop schedule, checks what comes back by sequence, and returns a WorkerResult.
 
 import * as hdr from "hdr-histogram-js";
-import type { DeliveryMode } from "../protocol/api.ts";
+import type { DeliveryMode } from "../../src/protocol/api.ts";
 import { messageHeaderBytes, readActualSendUs, readConnectionIndex, readIntendedSendUs, readSequence, writeMessageHeader } from "./messageHeader.ts";
 import { OpenLoopScheduler } from "./openLoopScheduler.ts";
 import { newLatencyHistogram, type WorkerResult } from "./results.ts";

@@ -43,7 +43,7 @@ export async function readJsonLines(stream: ReadableStream<Uint8Array>, onLine: 
 }
 
 /** Keeps reading a child's stderr so it never blocks on a full pipe; remembers the last bytes. */
-export function drainTail(stream: ReadableStream<Uint8Array>, maxChars = 4000): { text(): string } {
+export function keepStreamTail(stream: ReadableStream<Uint8Array>, maxChars = 4000): { text(): string } {
   let tail = "";
   const decoder = new TextDecoder();
   void (async () => {
@@ -132,7 +132,7 @@ async function stopChild(child: Subprocess<"ignore", "pipe", "pipe">, lines: Rec
 async function launchPeer(system: SystemName, host: string): Promise<LaunchedServer> {
   const child = Bun.spawn(peerCommand(system, host), { stdin: "ignore", stdout: "pipe", stderr: "pipe" });
   trackChild(child.pid);
-  const stderr = drainTail(child.stderr);
+  const stderr = keepStreamTail(child.stderr);
   const lines: Record<string, unknown>[] = [];
   let resolveListening: (value: { host: string; port: number }) => void;
   const listening = new Promise<{ host: string; port: number }>((resolve) => (resolveListening = resolve));
@@ -173,7 +173,7 @@ async function launchRudp(system: SystemName, host: string, serverWorkers: numbe
   const child = Bun.spawn(command, { cwd: repositoryRoot, stdin: "ignore", stdout: "pipe", stderr: "pipe" });
   trackChild(child.pid);
   void readJsonLines(child.stdout, () => {});
-  const stderr = drainTail(child.stderr);
+  const stderr = keepStreamTail(child.stderr);
   const deadlineMs = performance.now() + startTimeoutMs;
   let exited = false;
   void child.exited.then(() => (exited = true));

@@ -1,7 +1,7 @@
 // What the load generator needs from each system under test (bun-rudp, raw UDP, TCP).
 // KCP is driven by its own Go client (systems/kcp.ts) and does not use this interface.
 
-import type { DeliveryMode } from "../../protocol/api.ts";
+import type { DeliveryMode } from "../../../src/protocol/api.ts";
 
 export type SystemName = "rudp-native" | "rudp-fallback" | "udp" | "tcp" | "kcp";
 export const systemNames: readonly SystemName[] = ["rudp-native", "rudp-fallback", "udp", "tcp", "kcp"];

@@ -6,7 +6,7 @@ import type { WorkloadSpec } from "../workload.ts";
 import { existsSync, statSync } from "node:fs";
 import { join } from "node:path";
 
-export const kcpPeerDirectory = join(import.meta.dir, "../../../bench/peers/kcp");
+export const kcpPeerDirectory = join(import.meta.dir, "../../peers/kcp");
 export const kcpPeerBinary = join(kcpPeerDirectory, "bin/kcp-peer");
 
 /** Builds the Go peer when the binary is missing or older than its source. Throws with Go's output. */
