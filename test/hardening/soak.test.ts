@@ -6,8 +6,8 @@
 // `./scripts/bun run soak -- --seconds 3600` (tools/soak/run.ts, bench/REPORT-hardening.md).
 import { expect, test } from "bun:test";
 import { connect, type RudpConnection } from "../../src/index.ts";
-import { defaultProxyOptions, startImpairmentProxy } from "../../src/loadgen/impairmentProxy.ts";
-import { noImpairment } from "../../src/loadgen/impairment.ts";
+import { defaultProxyOptions, startImpairmentProxy } from "../../bench/loadgen/impairmentProxy.ts";
+import { noImpairment } from "../../bench/loadgen/impairment.ts";
 import { freePort, startServerProcess } from "../support/serverProcess.ts";
 
 const CONNECTIONS = 8;
