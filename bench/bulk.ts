@@ -14,7 +14,7 @@
 
 import { parseArgs } from "node:util";
 import { createServer, connect, type CongestionControlName } from "../src/index.ts";
-import type { RudpConnection } from "../src/runtime/connection.ts";
+import type { RudpConnection } from "../src/runtime/rudpConnection.ts";
 
 const SYSTEMS = ["rudp-native", "rudp-fallback", "tcp"] as const;
 type SystemName = (typeof SYSTEMS)[number];
