@@ -18,12 +18,15 @@ pub fn build(b: *std.Build) void {
     const target = b.standardTargetOptions(.{ .default_target = .{ .cpu_model = .baseline } });
     // `zig build -Doptimize=ReleaseFast` (scripts/build-native.ts) for the library; tests default to Debug.
     const optimize = b.standardOptimizeOption(.{});
+    // `-Dstrip=true`: no debug info (the prebuilt libraries shipped in the npm package).
+    const strip = b.option(bool, "strip", "Strip debug info from librudp") orelse false;
 
     const root_module = b.createModule(.{
         .root_source_file = b.path("zig/src/root.zig"),
         .target = target,
         .optimize = optimize,
         .link_libc = true,
+        .strip = strip,
     });
     addSimdKernelObjects(b, root_module, target, optimize);
     const library = b.addLibrary(.{ .name = "rudp", .linkage = .dynamic, .root_module = root_module });

@@ -1,4 +1,4 @@
-import { EventEmitter } from "node:events";
+import { TypedEventEmitter } from "./typedEmitter.ts";
 import { describeCloseReason, RudpError } from "../errors.ts";
 import type { ConnectionStats, Engine, PeerAddress } from "../protocol/api.ts";
 
@@ -23,6 +23,7 @@ export interface ConnectionEvents {
  *  runtime, which creates connections, do not import each other.) */
 export interface ConnectionHost {
   readonly engine: Engine;
+  readonly driver: { readonly kind: "native" | "fallback" };
   scheduleFlush(): void;
 }
 
@@ -31,7 +32,7 @@ export interface ConnectionHost {
  * bound: it returns false when the send buffer is full, and "drain" follows when there is
  * room again.
  */
-export class RudpConnection extends EventEmitter<ConnectionEvents> {
+export class RudpConnection extends TypedEventEmitter<ConnectionEvents> {
   private closedInfo: CloseInfo | null = null;
   private readonly closedWaiters: (() => void)[] = [];
 
@@ -74,6 +75,11 @@ export class RudpConnection extends EventEmitter<ConnectionEvents> {
       case "closed":
         return false; // closing: the "close" event follows; throwing here took the server down
     }
+  }
+
+  /** Which driver moves this connection's datagrams: "native" (librudp) or "fallback" (Bun.udpSocket). */
+  get driver(): "native" | "fallback" {
+    return this.host.driver.kind;
   }
 
   /** Bytes accepted by `send` and not yet acknowledged by the peer. */

@@ -1,4 +1,4 @@
-import { EventEmitter } from "node:events";
+import { TypedEventEmitter } from "../runtime/typedEmitter.ts";
 import { RudpError } from "../errors.ts";
 import type { EndpointRuntime } from "../runtime/endpointRuntime.ts";
 import { openEndpoint } from "../runtime/openEndpoint.ts";
@@ -19,7 +19,7 @@ const SHUTDOWN_TIMEOUT_MS = 2000;
  * `listen()` binds; `close()` stops accepting, closes every connection with the reason
  * "server-shutdown", flushes and resolves when done (or after a bounded time).
  */
-export class RudpServer extends EventEmitter<ServerEvents> {
+export class RudpServer extends TypedEventEmitter<ServerEvents> {
   private runtime: EndpointRuntime | null = null;
   private closing: Promise<void> | null = null;
   readonly startedAtMs = Date.now();
@@ -32,6 +32,11 @@ export class RudpServer extends EventEmitter<ServerEvents> {
   get address(): { host: string; port: number } {
     const runtime = this.requireRuntime();
     return { host: runtime.driver.localHost, port: runtime.driver.localPort };
+  }
+
+  /** Which driver the listening server uses: "native" (librudp) or "fallback" (Bun.udpSocket). */
+  get driver(): "native" | "fallback" {
+    return this.requireRuntime().driver.kind;
   }
 
   /** The running engine and driver, for metrics. */

@@ -34,7 +34,7 @@ export async function openDriver(
   const reason = "error" in module ? `native driver failed to load: ${module.error}` : module.nativeDriverUnavailableReason();
   if (reason === null && !("error" in module)) return module.openNativeDriver(options);
   if (choice === "native") {
-    throw new RudpError("ERR_NATIVE_UNAVAILABLE", `the native driver is unavailable (${reason}): run \`bun run build\`, or use --driver fallback`);
+    throw new RudpError("ERR_NATIVE_UNAVAILABLE", `the native driver is unavailable: ${reason}; or use the fallback driver (option driver: "fallback", CLI --driver fallback)`);
   }
   if (!fallbackNoticeGiven) {
     fallbackNoticeGiven = true;
