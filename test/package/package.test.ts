@@ -5,7 +5,7 @@
 // binary run from another folder (the library must be embedded, not read from node_modules).
 // Bounded: every child process has a timeout; ~20 s warm, ~60 s with a cold Zig cache.
 import { afterAll, describe, expect, test } from "bun:test";
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { prebuiltPlatform } from "../../src/native/platform.ts";
@@ -69,6 +69,27 @@ describe.skipIf(skipReason !== null)("the npm package in a fresh bun init app", 
     }
     expect(listing.filter((name) => name.startsWith("package/src/") || name.startsWith("package/zig/") || name.startsWith("package/test/"))).toEqual([]);
   }, 300_000);
+
+  test("each prebuilt library is a stripped ELF shared object for its CPU and C library (arm64 and musl are not run here)", () => {
+    const machines: Record<string, number> = { x64: 62, arm64: 183 }; // EM_X86_64, EM_AARCH64
+    const readelf = Bun.which("readelf");
+    for (const name of ["linux-x64-gnu", "linux-x64-musl", "linux-arm64-gnu", "linux-arm64-musl"]) {
+      const bytes = readFileSync(join(root, "prebuilds", name, "librudp.so"));
+      const header = new DataView(bytes.buffer, bytes.byteOffset);
+      expect(bytes.subarray(0, 4)).toEqual(new Uint8Array([0x7f, 0x45, 0x4c, 0x46]));
+      expect(header.getUint8(4)).toBe(2); // 64-bit
+      expect(header.getUint16(16, true)).toBe(3); // ET_DYN
+      expect(header.getUint16(18, true)).toBe(machines[name.split("-")[1]!]!);
+      if (!readelf) continue;
+      const dynamic = run([readelf, "-d", "--wide", join(root, "prebuilds", name, "librudp.so")], root, 10_000).stdout;
+      expect(dynamic).toContain(name.endsWith("musl") ? "[libc.so]" : "[libc.so.6]");
+      const versions = run([readelf, "-V", "--wide", join(root, "prebuilds", name, "librudp.so")], root, 10_000).stdout;
+      const glibcVersions = [...versions.matchAll(/GLIBC_2\.(\d+)/g)].map((match) => Number(match[1]));
+      expect(Math.max(0, ...glibcVersions)).toBeLessThanOrEqual(17); // runs on glibc 2.17+
+      const sections = run([readelf, "-S", "--wide", join(root, "prebuilds", name, "librudp.so")], root, 10_000).stdout;
+      expect(sections).not.toContain(".debug_info");
+    }
+  });
 
   test("bun init, then bun add --offline of the tarball (no dependencies to fetch)", () => {
     expect(tarball).not.toBe("");
