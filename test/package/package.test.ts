@@ -76,7 +76,7 @@ describe.skipIf(skipReason !== null)("the npm package in a fresh bun init app", 
     for (const name of ["linux-x64-gnu", "linux-x64-musl", "linux-arm64-gnu", "linux-arm64-musl"]) {
       const bytes = readFileSync(join(root, "prebuilds", name, "librudp.so"));
       const header = new DataView(bytes.buffer, bytes.byteOffset);
-      expect(bytes.subarray(0, 4)).toEqual(new Uint8Array([0x7f, 0x45, 0x4c, 0x46]));
+      expect([...bytes.subarray(0, 4)]).toEqual([0x7f, 0x45, 0x4c, 0x46]); // \x7fELF
       expect(header.getUint8(4)).toBe(2); // 64-bit
       expect(header.getUint16(16, true)).toBe(3); // ET_DYN
       expect(header.getUint16(18, true)).toBe(machines[name.split("-")[1]!]!);
