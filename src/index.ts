@@ -9,5 +9,5 @@ export { RudpError, describeCloseReason } from "./errors.ts";
 export type { RudpErrorCode } from "./errors.ts";
 export type { RudpOptions, ServerOptions } from "./runtime/options.ts";
 export type { CongestionControlName, DeliveryMode, CloseReason, ConnectionStats } from "./protocol/api.ts";
-export { nativeStatus } from "./native/load.ts";
-export type { NativeLoadStatus, NativeLibraryOrigin } from "./native/load.ts";
+export { nativeStatus } from "./native/index.ts";
+export type { NativeLoadStatus, NativeLibraryOrigin } from "./native/index.ts";

@@ -1,7 +1,7 @@
 // Public API of src/native (bun:ffi bindings to zig/). The rest of src/ imports from here,
 // never from the files (test/structure/layers.test.ts checks it); tests and benchmarks may
 // reach the files directly.
-export { native, nativeStatus, warnNativeUnavailableOnce, ffiTraceReport, type NativeLoadStatus } from "./load.ts";
+export { native, nativeStatus, warnNativeUnavailableOnce, ffiTraceReport, type NativeLoadStatus, type NativeLibraryOrigin } from "./load.ts";
 export { NativeStatus, describeStatus, statusName } from "./abi.generated.ts";
 export {
   crc32c,
