@@ -21,7 +21,7 @@ import { Counters } from "./counters.ts";
 import { EventQueue } from "./events.ts";
 import { TimerHeap } from "./timerHeap.ts";
 import { COOKIE_BYTES, verifyCookie, writeCookie } from "./handshake/cookie.ts";
-import { LongHeader, TOKEN_BYTES_MAX, writeReject, writeRetry, writeVersionNegotiation } from "./handshake/packets.ts";
+import { LongHeader, MAX_ACK_DELAY_US_MAX, TOKEN_BYTES_MAX, writeReject, writeRetry, writeVersionNegotiation } from "./handshake/packets.ts";
 import { closeReasonCode, closeReasonFromCode } from "./wire/closeReasons.ts";
 import { FrameReader, deliveryModeCode } from "./wire/frames.ts";
 import {
@@ -145,6 +145,9 @@ export class Endpoint implements Engine, ConnectionContext {
     const counters = this.counters;
     counters.unvalidatedBytesReceived += data.length;
     if (data.length < INITIAL_MIN_BYTES) return counters.drop("initial-too-small");
+    // Exactly 1200 (PROTOCOL.md §3): a larger one would let a client make the server's reply
+    // budget depend on a size the path may not carry.
+    if (data.length > INITIAL_MIN_BYTES) return counters.drop("malformed");
     const header = this.longHeader;
     if (header.version !== PROTOCOL_VERSION) {
       counters.drop("version");
@@ -154,9 +157,10 @@ export class Endpoint implements Engine, ConnectionContext {
     }
     const reader = header.reader;
     const initialMaxData = reader.varint();
+    const maxAckDelayUs = reader.varint();
     const tokenLength = reader.varint();
     if (reader.failure !== "") return counters.drop(reader.failure);
-    if (tokenLength > TOKEN_BYTES_MAX) return counters.drop("malformed");
+    if (tokenLength > TOKEN_BYTES_MAX || maxAckDelayUs > MAX_ACK_DELAY_US_MAX) return counters.drop("malformed");
     const tokenStart = reader.skip(tokenLength);
     if (tokenStart < 0) return counters.drop("truncated");
     if (tokenLength === 0) return this.sendRetry(nowUs, from, data.length);
@@ -183,7 +187,7 @@ export class Endpoint implements Engine, ConnectionContext {
     }
     const connection = this.openConnection(nowUs, from, this.config.congestionControl);
     if (connection === null) return;
-    connection.acceptAsServer(nowUs, header.sourceHigh, header.sourceLow, initialMaxData);
+    connection.acceptAsServer(nowUs, header.sourceHigh, header.sourceLow, initialMaxData, maxAckDelayUs);
     this.byClient.set(clientKey, connection);
     this.clientKeys.set(connection, clientKey);
     counters.handshakesCompleted++;
@@ -232,8 +236,10 @@ export class Endpoint implements Engine, ConnectionContext {
       connection.onRetry(nowUs, data.slice(start, start + tokenLength));
     } else if (header.type === PacketType.handshake) {
       const initialMaxData = reader.varint();
-      if (initialMaxData < 0) return counters.drop(reader.failure);
-      connection.onHandshake(nowUs, header.sourceHigh, header.sourceLow, initialMaxData);
+      const maxAckDelayUs = reader.varint();
+      if (reader.failure !== "") return counters.drop(reader.failure);
+      if (maxAckDelayUs > MAX_ACK_DELAY_US_MAX) return counters.drop("malformed");
+      connection.onHandshake(nowUs, header.sourceHigh, header.sourceLow, initialMaxData, maxAckDelayUs);
     } else {
       const code = reader.u8();
       if (code < 0) return counters.drop("truncated");
