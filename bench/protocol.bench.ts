@@ -9,6 +9,9 @@ import { SentFlag, SentPacketRing } from "../src/protocol/recovery/sentPackets.t
 import { FrameReader, writeAck, writeMessageHeader } from "../src/protocol/wire/frames.ts";
 import { DATA_HEADER_BYTES, PacketType, checksumMatches, sealDatagram, writeConnectionId, writeU32be } from "../src/protocol/wire/packet.ts";
 import { crc32c, crc32cKernel, Transfer } from "./protocolTransfer.ts";
+import { machineBanner } from "./machine.ts";
+
+console.log(machineBanner());
 
 const MESSAGES_PER_PACKET = 16;
 const payload = new Uint8Array(64).map((_, i) => i);
