@@ -10,6 +10,9 @@ import { FrameReader, writeAck, writeMessageHeader } from "../src/protocol/wire/
 import { writeDataHeader } from "../src/protocol/wire/dataHeader.ts";
 import { DATA_HEADER_BYTES, DatagramChecksum, checksumMatches, sealDatagram } from "../src/protocol/wire/packet.ts";
 import { crc32c, crc32cKernel, crc32cPrefix, Transfer } from "./protocolTransfer.ts";
+import { machineBanner } from "./machine.ts";
+
+console.log(machineBanner());
 
 const MESSAGES_PER_PACKET = 16;
 const payload = new Uint8Array(64).map((_, i) => i);

@@ -151,7 +151,12 @@ export interface ConnectionStats {
   packetsSent: number;
   packetsReceived: number;
   packetsLost: number;
+  /** Packets sent that ask for an ACK (packetsSent less ACK-only packets). */
+  ackElicitingPacketsSent: number;
+  /** Packets that carried at least one retransmitted frame. */
   packetsRetransmitted: number;
+  /** Message frames (fragments) retransmitted; a packet may carry several. */
+  framesRetransmitted: number;
   spuriousRetransmissions: number;
   messagesSent: number;
   messagesReceived: number;
@@ -167,7 +172,12 @@ export interface EngineCounters {
   messagesReceived: number;
   messagesSent: number;
   packetsLost: number;
+  /** Ack-eliciting packets sent: the denominator of loss and retransmission ratios. */
+  ackElicitingPacketsSent: number;
+  /** Packets that carried at least one retransmitted frame. */
   packetsRetransmitted: number;
+  /** Message frames retransmitted (a packet may carry several). */
+  framesRetransmitted: number;
   spuriousRetransmissions: number;
   handshakesCompleted: number;
   handshakesFailed: Record<string, number>; // by reason

@@ -64,6 +64,8 @@ export class PacketBuilder {
   /** A sender was refused (buffer full): emit "drain" once half the buffer is free. */
   private drainWanted = false;
   private randomState: number;
+  /** Frames the last writeRetransmissions() put into the packet being built. */
+  private framesInLastRetransmission = 0;
   private packetsUntilSkip: number;
   private peerHigh = 0;
   private peerLow = 0;
@@ -138,8 +140,13 @@ export class PacketBuilder {
     if (dataAllowed) {
       const before = p;
       // 4. retransmissions, 5. new data
-      p = this.writeRetransmissions(out, p, limit);
-      p = this.writeNewData(out, p, limit);
+      const retransmittedFrames = this.writeRetransmissions(out, p, limit);
+      if (this.framesInLastRetransmission > 0) {
+        // Counted per packet (a packet carrying several retransmitted frames is one retransmission).
+        this.parts.stats.packetsRetransmitted++;
+        this.parts.counters.packetsRetransmitted++;
+      }
+      p = this.writeNewData(out, retransmittedFrames, limit);
       if (p !== before) flags |= SentFlag.ackEliciting;
       if (this.drainWanted) this.notifyDrainIfRoom();
     }
@@ -213,11 +220,16 @@ export class PacketBuilder {
     const stats = this.parts.stats;
     stats.packetsSent++;
     stats.bytesSent += length;
+    if ((flags & SentFlag.ackEliciting) !== 0) {
+      stats.ackElicitingPacketsSent++;
+      this.parts.counters.ackElicitingPacketsSent++;
+    }
   }
 
   private writeRetransmissions(out: Uint8Array, p: number, limit: number): number {
     const queue = this.parts.sendQueue;
     const retransmits = this.retransmits;
+    let frames = 0;
     while (retransmits.count > 0) {
       const serial = retransmits.peekSerial();
       const fragment = retransmits.peekFragment();
@@ -230,9 +242,11 @@ export class PacketBuilder {
       p = next;
       this.frameRefs.push(serial, fragment);
       retransmits.pop();
-      this.parts.stats.packetsRetransmitted++;
-      this.parts.counters.packetsRetransmitted++;
+      frames++;
     }
+    this.framesInLastRetransmission = frames;
+    this.parts.stats.framesRetransmitted += frames;
+    this.parts.counters.framesRetransmitted += frames;
     return p;
   }
 
