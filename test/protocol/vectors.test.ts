@@ -42,9 +42,10 @@ function decode(name: string): Packet {
 }
 
 describe("PROTOCOL.md vectors", () => {
-  test("all nine vectors are present", () => {
+  test("all eleven vectors are present", () => {
     expect([...vectors.keys()].sort()).toEqual(
-      ["data-ack-messages", "data-close", "data-fragment-maxdata-ping", "handshake", "initial", "initial-token", "reject", "retry", "version-negotiation"],
+      ["cookie", "cookie-mac-input", "data-ack-messages", "data-close", "data-fragment-maxdata-ping", "handshake", "initial", "initial-token", "reject", "retry",
+        "version-negotiation"],
     );
   });
 
