@@ -77,6 +77,8 @@ export interface EngineDependencies {
   /** Optional: CRC32C of data[0..length) without making a view (e.g. the native
    *  rudp_crc32c(0, data, length)); saves an allocation per datagram on the hot path. */
   crc32cPrefix?: (data: Uint8Array, length: number) => number;
+  /** Optional: HMAC-SHA256(key, message) for the RETRY cookie (default node:crypto). */
+  hmacSha256?: (key: Uint8Array, message: Uint8Array) => Uint8Array;
 }
 
 export type SendResult =
