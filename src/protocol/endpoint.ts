@@ -22,6 +22,7 @@ import { EventQueue } from "./events.ts";
 import { TimerHeap } from "./timerHeap.ts";
 import { nodeHmacSha256, verifyCookie, writeCookie, type CookieKey } from "./handshake/cookie.ts";
 import { COOKIE_BYTES } from "./wire/cookie.ts";
+import { ClosedClients } from "./handshake/closedClients.ts";
 import { readDataDestinationHigh, readDataDestinationLow } from "./wire/dataHeader.ts";
 import { LongHeader, MAX_ACK_DELAY_US_MAX, TOKEN_BYTES_MAX, writeReject, writeRetry, writeVersionNegotiation } from "./wire/longHeader.ts";
 import { closeReasonCode, closeReasonFromCode } from "./wire/closeReasons.ts";
@@ -71,6 +72,7 @@ export class Endpoint implements Engine, ConnectionContext {
   private readonly byConnectionId = new Map<number, Connection>();
   private readonly byClient = new Map<string, Connection>();
   private readonly clientKeys = new Map<Connection, string>();
+  private readonly closedClients: ClosedClients;
   private nextHandle = 1;
   /** Connections that may have something to send, round-robin: a ring that only grows. */
   private ready: (Connection | null)[] = new Array(64).fill(null);
@@ -91,6 +93,8 @@ export class Endpoint implements Engine, ConnectionContext {
     this.checksum = new DatagramChecksum(deps.crc32c, deps.crc32cPrefix);
     this.cookieKey = { secret: this.config.cookieSecret, hmac: deps.hmacSha256 ?? nodeHmacSha256 };
     this.events = new EventQueue(this.config.eventsMax, this.config.eventBytesMax);
+    this.closedClients = new ClosedClients(this.config.cookieLifetimeUs, Math.max(1024, this.config.maxConnections),
+      () => this.counters.refuse("closed-clients"));
     this.reassemblyBytesTotalMax = this.config.reassemblyBytesTotal;
     for (const [channel, mode] of Object.entries(this.config.channelModes)) {
       const index = Number(channel);
@@ -174,9 +178,11 @@ export class Endpoint implements Engine, ConnectionContext {
     const clientKey = `${from.host}|${from.port}|${header.sourceHigh}|${header.sourceLow}`;
     const existing = this.byClient.get(clientKey);
     if (existing !== undefined) {
-      existing.onRepeatedInitial(nowUs); // our HANDSHAKE was lost: send it again
+      existing.onRepeatedInitial(nowUs); // our HANDSHAKE (or, closing, our CLOSE) was lost: send it again
       return this.markReady(existing);
     }
+    // A late copy of an INITIAL whose connection already ended: its cookie may still be valid.
+    if (this.closedClients.has(nowUs, clientKey)) return counters.drop("closed-connection");
     const verdict = verifyCookie(data, tokenStart, tokenLength, this.cookieKey, header.version, from,
       header.sourceHigh, header.sourceLow, nowUs, this.config.cookieLifetimeUs);
     if (verdict !== "valid") {
@@ -292,6 +298,7 @@ export class Endpoint implements Engine, ConnectionContext {
     if (clientKey !== undefined) {
       this.byClient.delete(clientKey);
       this.clientKeys.delete(connection);
+      this.closedClients.remember(this.lastNowUs, clientKey);
     }
     this.counters.connectionsActive--;
     this.counters.connectionClosed(connection.closeReason);

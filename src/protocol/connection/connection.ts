@@ -277,6 +277,9 @@ export class Connection implements RecoveryHost, MessageSink {
   onRepeatedInitial(nowUs: number): void {
     this.timers.onPeerHeard(nowUs);
     this.handshake.onRepeatedInitial();
+    // Closing: the client still lacks our HANDSHAKE, so it could not read a CLOSE alone. It
+    // gets the HANDSHAKE again (above, if still unconfirmed) and the CLOSE right behind it.
+    if (this.state === ConnectionState.closing) this.closing.onPeerStillSending();
   }
 
   // ---------------------------------------------------------------- receive
