@@ -245,8 +245,12 @@ func (c *client) handshake(timeout time.Duration) (handshakeResult, error) {
 			}
 			r := reader{b: p.body}
 			res.serverInitialMax = r.varint()
+			serverMaxAckDelayUs := r.varint()
 			if r.err != nil {
 				return res, fmt.Errorf("HANDSHAKE body malformed: %x", p.body)
+			}
+			if serverMaxAckDelayUs > 16_384_000 {
+				return res, fmt.Errorf("HANDSHAKE maxAckDelayUs %d above 2^14 ms (§3)", serverMaxAckDelayUs)
 			}
 			if p.src == ([8]byte{}) {
 				return res, errors.New("HANDSHAKE carries server ID 0 (0 is never chosen)")

@@ -166,10 +166,14 @@ func parseLong(body []byte) (longPacket, error) {
 	return p, r.err
 }
 
+// announcedMaxAckDelayUs is this client's maxAckDelayUs transport parameter (§3).
+const announcedMaxAckDelayUs = 2000
+
 // buildInitial returns an INITIAL padded to exactly `size` bytes (1200 per the spec).
 func buildInitial(version uint32, clientID [8]byte, initialMaxData uint64, token []byte, size int) []byte {
 	b := appendLongHeader(nil, typeInitial, version, [8]byte{}, clientID)
 	b = appendVarint(b, initialMaxData)
+	b = appendVarint(b, announcedMaxAckDelayUs) // transport parameter (§3)
 	b = appendVarint(b, uint64(len(token)))
 	b = append(b, token...)
 	for len(b) < size-trailerLen {
