@@ -28,6 +28,7 @@ var cases = map[string]caseFunc{
 	"forged-cookie":             caseForgedCookie,
 	"ack-unsent":                caseAckUnsent,
 	"amplification":             caseAmplification,
+	"initial-size":              caseInitialSize,
 	"vectors":                   caseVectors,
 }
 
@@ -77,7 +78,7 @@ func caseHandshake(ctx caseContext) (string, error) {
 	if err := checkViolations(c); err != nil {
 		return "", err
 	}
-	return fmt.Sprintf("RETRY %d bytes with a 24-byte cookie, HANDSHAKE from server ID %x with initialMaxData %d, PING acknowledged", res.retryBytes, c.serverID, res.serverInitialMax), nil
+	return fmt.Sprintf("RETRY %d bytes with a 24-byte cookie, HANDSHAKE from server ID %x with initialMaxData %d and maxAckDelayUs %d, PING acknowledged", res.retryBytes, c.serverID, res.serverInitialMax, res.serverMaxAckDelayUs), nil
 }
 
 func caseEcho(ctx caseContext) (string, error) {

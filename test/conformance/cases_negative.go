@@ -164,3 +164,30 @@ func caseAmplification(ctx caseContext) (string, error) {
 	}
 	return fmt.Sprintf("before validation: %d bytes back for %d sent (%.3fx); a %d-byte unknown-version datagram got %d bytes", c.bytesReceived, c.bytesSent, float64(c.bytesReceived)/float64(c.bytesSent), len(tiny), tinyAnswer), nil
 }
+
+// caseInitialSize: an INITIAL must be exactly 1200 bytes (shorter: initial-too-small, longer:
+// malformed) and its maxAckDelayUs at most 2^14 ms (§1, §3); none of these gets an answer,
+// and a correct one then does.
+func caseInitialSize(ctx caseContext) (string, error) {
+	c, err := newClient(ctx.server, options{seed: ctx.seed})
+	if err != nil {
+		return "", err
+	}
+	defer c.close()
+	bad := map[string][]byte{
+		"600 bytes":                 buildInitial(protocolVersion, c.id, 4<<20, nil, 600),
+		"1199 bytes":                buildInitial(protocolVersion, c.id, 4<<20, nil, 1199),
+		"1400 bytes":                buildInitial(protocolVersion, c.id, 4<<20, nil, 1400),
+		"maxAckDelayUs 2^14 ms + 1": buildInitialWith(protocolVersion, c.id, 4<<20, 16_384_001, nil, initialBytes),
+	}
+	for what, d := range bad {
+		c.writeRaw(d)
+		if p := c.awaitLong(300*time.Millisecond, typeRetry, typeHandshake, typeVersionNegotiation, typeReject); p != nil {
+			return "", fmt.Errorf("an INITIAL of %s was answered (type %d); the spec drops it", what, p.typ)
+		}
+	}
+	if _, err := c.getCookie(); err != nil {
+		return "", fmt.Errorf("after the bad INITIALs, a correct one: %w", err)
+	}
+	return fmt.Sprintf("INITIALs of 600, 1199 and 1400 bytes and one with maxAckDelayUs over 2^14 ms unanswered; 1200 bytes answered with RETRY"), nil
+}

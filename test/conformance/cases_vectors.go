@@ -69,14 +69,15 @@ func reencode(d []byte) ([]byte, error) {
 	b := appendLongHeader(nil, p.typ, p.version, p.dst, p.src)
 	switch p.typ {
 	case typeInitial:
-		max := r.varint()
+		max, ackDelay := r.varint(), r.varint()
 		token := r.take(int(r.varint()))
-		return buildInitial(p.version, p.src, max, token, len(d)), r.err
+		return buildInitialWith(p.version, p.src, max, ackDelay, token, len(d)), r.err
 	case typeRetry:
 		cookie := r.take(int(r.varint()))
 		b = append(appendVarint(b, uint64(len(cookie))), cookie...)
 	case typeHandshake:
-		b = appendVarint(b, r.varint())
+		b = appendVarint(b, r.varint()) // initialMaxData
+		b = appendVarint(b, r.varint()) // maxAckDelayUs
 	case typeVersionNegotiation:
 		n := r.u8()
 		b = append(b, n)

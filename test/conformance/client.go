@@ -76,17 +76,18 @@ type client struct {
 	violations                        []string
 
 	// Sending.
-	nextPN        uint64
-	inFlight      map[uint64]*sentPacket
-	largestAcked  int64
-	queue         []*outFrag
-	nextMessageID map[int]uint64 // per (channel, mode), §4
-	peerMaxData   uint64
-	reliableSent  uint64
-	srtt          time.Duration
-	ptoCount      int
-	pingPending   bool
-	closePending  *closeFrame
+	nextPN          uint64
+	inFlight        map[uint64]*sentPacket
+	largestAcked    int64
+	queue           []*outFrag
+	nextMessageID   map[int]uint64 // per (channel, mode), §4
+	peerMaxData     uint64
+	reliableSent    uint64
+	srtt            time.Duration
+	peerMaxAckDelay time.Duration // the server's maxAckDelayUs (§3), added to the PTO
+	ptoCount        int
+	pingPending     bool
+	closePending    *closeFrame
 
 	// Receiving.
 	largestRecv      int64
@@ -165,13 +166,14 @@ func (c *client) read(until time.Time) []byte {
 // ---- handshake (§3) ----
 
 type handshakeResult struct {
-	retries           int
-	cookie            []byte
-	retryBytes        int
-	unvalidatedSent   int
-	unvalidatedRecv   int
-	serverInitialMax  uint64
-	handshakeDatagram int
+	retries             int
+	cookie              []byte
+	retryBytes          int
+	unvalidatedSent     int
+	unvalidatedRecv     int
+	serverInitialMax    uint64
+	serverMaxAckDelayUs uint64
+	handshakeDatagram   int
 }
 
 // handshake runs INITIAL -> RETRY -> INITIAL(cookie) -> HANDSHAKE, retransmitting INITIAL
@@ -256,6 +258,8 @@ func (c *client) handshake(timeout time.Duration) (handshakeResult, error) {
 				return res, errors.New("HANDSHAKE carries server ID 0 (0 is never chosen)")
 			}
 			c.serverID = p.src
+			c.peerMaxAckDelay = time.Duration(serverMaxAckDelayUs) * time.Microsecond
+			res.serverMaxAckDelayUs = serverMaxAckDelayUs
 			c.peerMaxData = res.serverInitialMax
 			c.connected = true
 			res.handshakeDatagram = len(d)
@@ -416,7 +420,7 @@ func (c *client) sendPacket(frameBytes []byte, corrupt bool) uint64 {
 }
 
 func (c *client) pto() time.Duration {
-	p := 3*c.srtt + 10*time.Millisecond
+	p := 3*c.srtt + 10*time.Millisecond + c.peerMaxAckDelay
 	for i := 0; i < c.ptoCount && p < time.Second; i++ {
 		p *= 2
 	}

@@ -31,6 +31,7 @@ const sharedServerCases = [
   "forged-cookie",
   "ack-unsent",
   "amplification",
+  "initial-size",
 ];
 /** Cases that stop their own server. */
 const ownServerCases = ["close-server"];

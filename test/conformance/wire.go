@@ -171,9 +171,14 @@ const announcedMaxAckDelayUs = 2000
 
 // buildInitial returns an INITIAL padded to exactly `size` bytes (1200 per the spec).
 func buildInitial(version uint32, clientID [8]byte, initialMaxData uint64, token []byte, size int) []byte {
+	return buildInitialWith(version, clientID, initialMaxData, announcedMaxAckDelayUs, token, size)
+}
+
+// buildInitialWith also takes the maxAckDelayUs transport parameter (§3).
+func buildInitialWith(version uint32, clientID [8]byte, initialMaxData, maxAckDelayUs uint64, token []byte, size int) []byte {
 	b := appendLongHeader(nil, typeInitial, version, [8]byte{}, clientID)
 	b = appendVarint(b, initialMaxData)
-	b = appendVarint(b, announcedMaxAckDelayUs) // transport parameter (§3)
+	b = appendVarint(b, maxAckDelayUs) // transport parameter (§3)
 	b = appendVarint(b, uint64(len(token)))
 	b = append(b, token...)
 	for len(b) < size-trailerLen {
