@@ -29,7 +29,7 @@ export function aggregateReports(reports: WorkerReport[], primary: { workers: nu
     total: sum((s) => read(s).total),
     perSecond: sum((s) => read(s).perSecond),
   });
-  const packetsSent = sum((s) => s.packets.sent.total);
+  const packetsSent = sum((s) => s.loss.ackElicitingPacketsSent);
   const lost = sum((s) => s.loss.packetsLost);
   const retransmitted = sum((s) => s.loss.packetsRetransmitted);
   return {
@@ -57,8 +57,10 @@ export function aggregateReports(reports: WorkerReport[], primary: { workers: nu
       failedByReason: sumCounts(snapshots.map((s) => s.handshakes.failedByReason)),
     },
     loss: {
+      ackElicitingPacketsSent: packetsSent,
       packetsLost: lost,
       packetsRetransmitted: retransmitted,
+      framesRetransmitted: sum((s) => s.loss.framesRetransmitted),
       spuriousRetransmissions: sum((s) => s.loss.spuriousRetransmissions),
       lossRate: packetsSent > 0 ? lost / packetsSent : 0,
       retransmissionRate: packetsSent > 0 ? retransmitted / packetsSent : 0,

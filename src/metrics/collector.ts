@@ -155,12 +155,16 @@ export class MetricsCollector {
 }
 
 function lossFigures(engine: EngineCounters | undefined): StatsSnapshot["loss"] {
-  const sent = engine?.datagramsSent ?? 0;
+  // Over ack-eliciting packets: ACK-only packets are never lost or retransmitted, so counting
+  // them would make both ratios look better than they are.
+  const sent = engine?.ackElicitingPacketsSent ?? 0;
   const lost = engine?.packetsLost ?? 0;
   const retransmitted = engine?.packetsRetransmitted ?? 0;
   return {
+    ackElicitingPacketsSent: sent,
     packetsLost: lost,
     packetsRetransmitted: retransmitted,
+    framesRetransmitted: engine?.framesRetransmitted ?? 0,
     spuriousRetransmissions: engine?.spuriousRetransmissions ?? 0,
     lossRate: sent > 0 ? lost / sent : 0,
     retransmissionRate: sent > 0 ? retransmitted / sent : 0,

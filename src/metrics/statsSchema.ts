@@ -54,7 +54,18 @@ export interface StatsSnapshot {
   rttBucketsSinceStart: RttBuckets;
   connections: { active: number; opened: number; closedByReason: Record<string, number> };
   handshakes: { completed: number; failedByReason: Record<string, number> };
-  loss: { packetsLost: number; packetsRetransmitted: number; spuriousRetransmissions: number; lossRate: number; retransmissionRate: number };
+  /** Ratios are over ack-eliciting packets (ACK-only packets are never lost or retransmitted). */
+  loss: {
+    ackElicitingPacketsSent: number;
+    packetsLost: number;
+    /** Packets that carried at least one retransmitted frame. */
+    packetsRetransmitted: number;
+    /** Message frames retransmitted (one packet may carry several). */
+    framesRetransmitted: number;
+    spuriousRetransmissions: number;
+    lossRate: number;
+    retransmissionRate: number;
+  };
   drops: Record<string, number>;
   limitRefusals: Record<string, number>;
   congestionWindowBytes: DistributionSummary;

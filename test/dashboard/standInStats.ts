@@ -70,8 +70,10 @@ export class StandInStats {
       connections: { active, opened: 60 + t, closedByReason: { graceful: 20 + t - (active - 40), "idle-timeout": 3 } },
       handshakes: { completed: 60 + t, failedByReason: { "server-full": 1 } },
       loss: {
+        ackElicitingPacketsSent: this.totals.packetsOut,
         packetsLost: this.totals.lost,
         packetsRetransmitted: this.totals.retransmitted,
+        framesRetransmitted: this.totals.retransmitted * 2,
         spuriousRetransmissions: Math.floor(this.totals.retransmitted / 10),
         lossRate: sent > 0 ? this.totals.lost / sent : 0,
         retransmissionRate: sent > 0 ? this.totals.retransmitted / sent : 0,
