@@ -9,8 +9,26 @@ import (
 )
 
 var cases = map[string]caseFunc{
-	"handshake": caseHandshake,
-	"echo":      caseEcho,
+	"handshake":                 caseHandshake,
+	"echo":                      caseEcho,
+	"mode-reliable-ordered":     caseMode(modeReliableOrdered),
+	"mode-reliable-unordered":   caseMode(modeReliableUnordered),
+	"mode-unreliable":           caseMode(modeUnreliable),
+	"mode-unreliable-sequenced": caseMode(modeUnreliableSequenced),
+	"mixed-modes":               caseMixedModes,
+	"fragmentation":             caseFragmentation,
+	"loss":                      caseLoss,
+	"flow-control-window":       caseFlowWindow,
+	"flow-control-max-data":     caseFlowMaxData,
+	"keepalive":                 caseKeepalive,
+	"close-client":              caseCloseClient,
+	"close-server":              caseCloseServer,
+	"bad-checksum":              caseBadChecksum,
+	"unknown-version":           caseUnknownVersion,
+	"forged-cookie":             caseForgedCookie,
+	"ack-unsent":                caseAckUnsent,
+	"amplification":             caseAmplification,
+	"vectors":                   caseVectors,
 }
 
 // connect opens a connection and completes the handshake, failing on any recorded violation.

@@ -221,6 +221,8 @@ type frames struct {
 	closes   []closeFrame
 	maxData  []uint64
 	messages []messageFrame
+	// reencoded is every frame encoded again as parsed, in order (the vectors case compares it).
+	reencoded []byte
 }
 
 func (f frames) ackEliciting() bool {
@@ -269,10 +271,16 @@ func parseFrames(b []byte) (frames, error) {
 		switch {
 		case t == framePadding:
 			f.padding = true
+			f.reencoded = append(f.reencoded, framePadding)
 		case t == framePing:
 			f.ping = true
+			f.reencoded = append(f.reencoded, framePing)
 		case t == frameAck:
-			f.acks = append(f.acks, parseAck(&r))
+			a := parseAck(&r)
+			f.acks = append(f.acks, a)
+			if r.err == nil {
+				f.reencoded = appendAck(f.reencoded, a.ranges, a.delayUs)
+			}
 		case t == frameClose:
 			c := closeFrame{reason: r.u8(), code: r.varint()}
 			n := r.varint()
@@ -281,10 +289,15 @@ func parseFrames(b []byte) (frames, error) {
 			}
 			c.message = string(r.take(int(n)))
 			f.closes = append(f.closes, c)
+			f.reencoded = appendClose(f.reencoded, c)
 		case t == frameMaxData:
-			f.maxData = append(f.maxData, r.varint())
+			m := r.varint()
+			f.maxData = append(f.maxData, m)
+			f.reencoded = appendMaxData(f.reencoded, m)
 		case t >= 0x10 && t <= 0x17:
-			f.messages = append(f.messages, parseMessage(&r, t))
+			m := parseMessage(&r, t)
+			f.messages = append(f.messages, m)
+			f.reencoded = appendMessage(f.reencoded, m)
 		default:
 			r.fail(errMalformed)
 		}
