@@ -30,6 +30,10 @@ var cases = map[string]caseFunc{
 	"amplification":             caseAmplification,
 	"initial-size":              caseInitialSize,
 	"vectors":                   caseVectors,
+	"handshake-repeat":          caseHandshakeRepeat,
+	"duplicate-packet":          caseDuplicatePacket,
+	"unknown-frame":             caseUnknownFrame,
+	"short-datagram":            caseShortDatagram,
 }
 
 // connect opens a connection and completes the handshake, failing on any recorded violation.

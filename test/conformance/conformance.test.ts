@@ -14,6 +14,7 @@ const CASE_TIMEOUT_MS = 8_000;
 const sharedServerCases = [
   "vectors",
   "handshake",
+  "handshake-repeat",
   "echo",
   "mode-reliable-ordered",
   "mode-reliable-unordered",
@@ -27,12 +28,38 @@ const sharedServerCases = [
   "keepalive",
   "close-client",
   "bad-checksum",
+  "short-datagram",
+  "duplicate-packet",
+  "unknown-frame",
   "unknown-version",
   "forged-cookie",
   "ack-unsent",
   "amplification",
   "initial-size",
 ];
+/**
+ * Cases where the server disagrees with PROTOCOL.md today (an open bug each, printed when it
+ * runs). The test asserts the case still fails *that way*; once the server is fixed the case
+ * passes and this test fails, saying to remove the entry.
+ */
+interface KnownDisagreement {
+  why: string;
+  failure: RegExp;
+  /** Only with this server driver (the bug sits in one). */
+  driver?: string;
+}
+const knownDisagreements: Record<string, KnownDisagreement> = {
+  "unknown-frame": {
+    why: "the server delivers a MESSAGE that precedes an unknown frame type in the same packet; PROTOCOL.md §4 says the whole packet is dropped (it is left unacknowledged, as written)",
+    failure: /unknown frame was delivered/,
+  },
+  "short-datagram": {
+    why: "the native driver counts only the first of several datagrams under 5 bytes in drops.truncated (the fallback driver counts each); PROTOCOL.md §2",
+    failure: /drops\.truncated/,
+    driver: "native",
+  },
+};
+
 /** Cases that stop their own server. */
 const ownServerCases = ["close-server"];
 
@@ -53,11 +80,13 @@ const goTest = testWhenAvailable(go === null ? "conformance client: Go is not in
 describe("conformance client (Go, from PROTOCOL.md)", () => {
   let binary = "";
   let server: ServerProcess | undefined;
+  let driver = "";
 
   beforeAll(async () => {
     if (go === null) return;
     binary = ensureConformanceClientBuilt(go);
     server = await startServer();
+    driver = ((await (await fetch(`${server.metricsUrl}/stats`)).json()) as { driver: string }).driver;
   }, 120_000);
 
   afterAll(async () => {
@@ -73,6 +102,13 @@ describe("conformance client (Go, from PROTOCOL.md)", () => {
     goTest(`case ${name}`, async () => {
       const result = await runCase(binary, caseArgs(server!, name), CASE_TIMEOUT_MS);
       console.log(result.line);
+      const known = knownDisagreements[name];
+      if (known && (known.driver === undefined || known.driver === driver)) {
+        console.warn(`[known disagreement] ${name}: ${known.why}`);
+        if (result.exitCode === 0) throw new Error(`case ${name} now passes: remove it from knownDisagreements in test/conformance/conformance.test.ts`);
+        expect(result.line).toMatch(known.failure);
+        return;
+      }
       reportFailure(result, server!);
       expect(result.line.startsWith(`PASS ${name} `)).toBe(true);
     }, CASE_TIMEOUT_MS + 2_000);
