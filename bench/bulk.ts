@@ -15,6 +15,7 @@
 import { parseArgs } from "node:util";
 import { createServer, connect, type CongestionControlName } from "../src/index.ts";
 import type { RudpConnection } from "../src/runtime/rudpConnection.ts";
+import { machineBanner } from "./machine.ts";
 
 const SYSTEMS = ["rudp-native", "rudp-fallback", "tcp"] as const;
 type SystemName = (typeof SYSTEMS)[number];
@@ -290,6 +291,7 @@ async function main(): Promise<void> {
   }
   if (parsed.role === "receiver") return runReceiver(JSON.parse(parsed.spec!));
   if (parsed.role === "sender") return runSender(JSON.parse(parsed.spec!), Number(parsed.port));
+  console.log(machineBanner());
   const systems = parsed.systems!.split(",") as SystemName[];
   const sizes = parsed.sizes!.split(",").map(Number);
   const reps = Number(parsed.reps);

@@ -3,6 +3,9 @@
 // Run: ./scripts/bun bench/ffi.bench.ts
 import { bench, do_not_optimize, run } from "mitata";
 import { native } from "../src/native/index.ts";
+import { machineBanner } from "./machine.ts";
+
+console.log(machineBanner());
 
 if (!native) throw new Error("ffi.bench: native library not loaded (run `bun run build`)");
 const symbols = native;

@@ -5,6 +5,9 @@
 import { bench, do_not_optimize, group, run } from "mitata";
 import { crc32c as nodeRsCrc32c } from "@node-rs/crc32";
 import { availableChecksumKernels, crc32c, forceChecksumKernel } from "../src/native/index.ts";
+import { machineBanner } from "./machine.ts";
+
+console.log(machineBanner());
 
 const sizesBytes = [64, 1200, 65536];
 const kernels = availableChecksumKernels();

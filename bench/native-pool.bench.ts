@@ -2,6 +2,9 @@
 // Uint8Array, and viewing a block. Run: ./scripts/bun bench/native-pool.bench.ts
 import { bench, do_not_optimize, run } from "mitata";
 import { NativePool } from "../src/native/index.ts";
+import { machineBanner } from "./machine.ts";
+
+console.log(machineBanner());
 
 const pool = NativePool.create({ blocksPerClass: [1024, 1024, 1024, 1024, 64, 16] });
 const slab = pool.slab;

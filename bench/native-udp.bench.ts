@@ -9,6 +9,9 @@ import { encodeAddress } from "../src/native/address.ts";
 import { NativeReceiver } from "../src/native/receiver.ts";
 import { NativeSender } from "../src/native/sender.ts";
 import { BatchReceiveBuffer, openUdpSocket } from "../src/native/udp.ts";
+import { machineBanner } from "./machine.ts";
+
+console.log(machineBanner());
 
 const durationMs = Number(process.env.BENCH_MS ?? 2000);
 const rows: string[] = [];

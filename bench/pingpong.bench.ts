@@ -3,6 +3,9 @@
 // Reports HDR percentiles in microseconds. `./scripts/bun bench/pingpong.bench.ts [native|fallback]`
 import { connect, createServer } from "../src/index.ts";
 import { createHistogram, summarize } from "../src/metrics/histogram.ts";
+import { machineBanner } from "./machine.ts";
+
+console.log(machineBanner());
 
 const ROUND_TRIPS = 3000;
 const GAP_MS = 1;

@@ -7,23 +7,27 @@ import { bench, do_not_optimize, group, run } from "mitata";
 import { LossDetection, type RecoveryHost } from "../src/protocol/recovery/lossDetection.ts";
 import { SentFlag, SentPacketRing } from "../src/protocol/recovery/sentPackets.ts";
 import { FrameReader, writeAck, writeMessageHeader } from "../src/protocol/wire/frames.ts";
-import { DATA_HEADER_BYTES, PacketType, checksumMatches, sealDatagram, writeConnectionId, writeU32be } from "../src/protocol/wire/packet.ts";
-import { crc32c, crc32cKernel, Transfer } from "./protocolTransfer.ts";
+import { writeDataHeader } from "../src/protocol/wire/dataHeader.ts";
+import { DATA_HEADER_BYTES, DatagramChecksum, checksumMatches, sealDatagram } from "../src/protocol/wire/packet.ts";
+import { crc32c, crc32cKernel, crc32cPrefix, Transfer } from "./protocolTransfer.ts";
+import { machineBanner } from "./machine.ts";
+
+console.log(machineBanner());
 
 const MESSAGES_PER_PACKET = 16;
 const payload = new Uint8Array(64).map((_, i) => i);
 const packet = new Uint8Array(1500);
+/** The checksum an engine builds from these dependencies. */
+const checksum = new DatagramChecksum(crc32c, crc32cPrefix);
 
 function encodePacket(pn: number): number {
-  packet[0] = PacketType.data;
-  writeConnectionId(packet, 1, 0x11223344, 0x55667788);
-  let p = writeU32be(packet, 9, pn);
+  let p = writeDataHeader(packet, 0x11223344, 0x55667788, pn);
   for (let m = 0; m < MESSAGES_PER_PACKET; m++) {
     p = writeMessageHeader(packet, p, 0, 1, pn * MESSAGES_PER_PACKET + m, 0, 1, 64, 64);
     packet.set(payload, p);
     p += 64;
   }
-  return sealDatagram(packet, p, crc32c);
+  return sealDatagram(packet, p, checksum);
 }
 
 const encodedLength = encodePacket(12345);
@@ -34,7 +38,7 @@ group("codec (DATA packet, 16 x 64 B messages)", () => {
   let pn = 0;
   bench("encode + CRC32C", () => do_not_optimize(encodePacket(pn++)));
   bench("verify CRC32C + decode frames", () => {
-    if (!checksumMatches(encoded, crc32c)) throw new Error("checksum");
+    if (!checksumMatches(encoded, checksum)) throw new Error("checksum");
     frameReader.reset(encoded, DATA_HEADER_BYTES, encoded.length - 4);
     let sum = 0;
     for (let type = frameReader.next(); type >= 0; type = frameReader.next()) sum += frameReader.payloadLength;
@@ -58,7 +62,8 @@ class CountingHost implements RecoveryHost {
 const IN_FLIGHT = 1000;
 function inFlight(): { loss: LossDetection; host: CountingHost } {
   const sent = new SentPacketRing(1024, 1 << 15);
-  const loss = new LossDetection(sent, 2_000);
+  const loss = new LossDetection(sent);
+  loss.peerMaxAckDelayUs = 2_000;
   const flags = SentFlag.ackEliciting | SentFlag.inFlight;
   for (let i = 0; i < IN_FLIGHT; i++) {
     sent.push(i * 10, 1200, flags, 0, 0);

@@ -4,6 +4,9 @@
 import { bench, do_not_optimize, run } from "mitata";
 import { createEngine, type PeerAddress, type TransmitInfo } from "../src/protocol/index.ts";
 import { crc32c, crc32cPrefix } from "./protocolTransfer.ts";
+import { machineBanner } from "./machine.ts";
+
+console.log(machineBanner());
 
 const CONNECTIONS = 10_000;
 let seed = 7;

@@ -2,6 +2,9 @@
 // bench/protocol.bench.ts, reported per wall second and per CPU-second of this process.
 // Run: N=3000000 ./scripts/bun bench/protocolQuick.bench.ts
 import { Transfer } from "./protocolTransfer.ts";
+import { machineBanner } from "./machine.ts";
+
+console.log(machineBanner());
 
 const messages = Number(process.env.N ?? 3_000_000);
 const transfer = new Transfer(true);

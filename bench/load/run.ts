@@ -12,6 +12,7 @@ import type { RunSummary } from "../loadgen/results.ts";
 import { ensureKcpPeerBuilt } from "../loadgen/systems/kcp.ts";
 import { allSystems, buildScenarios, type DerivedColumn, type Scenario, type ScenarioRun, type SystemLabel } from "./scenarios.ts";
 import { barChartSvg, cdfChartSvg } from "./svgChart.ts";
+import { machineBanner } from "../machine.ts";
 
 const root = join(import.meta.dir, "../..");
 
@@ -248,6 +249,7 @@ How to read it:
 `;
 
 async function main(): Promise<void> {
+  console.log(machineBanner());
   try {
     if (chosenSystems.includes("kcp")) ensureKcpPeerBuilt();
   } catch (error) {

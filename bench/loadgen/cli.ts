@@ -294,7 +294,8 @@ class ServerMonitor {
     if (summary !== null && this.metricsPort !== null && statsAfter === null) summary.statsError = "GET /stats gave no stats: server retransmissions not counted";
     if (summary !== null && statsAfter !== null) {
       const delta = (path: (s: Record<string, any>) => number | undefined) => (path(statsAfter) ?? 0) - (this.statsBefore ? (path(this.statsBefore) ?? 0) : 0);
-      summary.packetsSent = delta((s) => s.packets?.sent?.total);
+      // Ack-eliciting packets: ACK-only ones are never retransmitted and would flatter the ratio.
+      summary.packetsSent = delta((s) => s.loss?.ackElicitingPacketsSent ?? s.packets?.sent?.total);
       summary.packetsRetransmitted = delta((s) => s.loss?.packetsRetransmitted);
       summary.packetsLost = delta((s) => s.loss?.packetsLost);
     }

@@ -1,4 +1,5 @@
 import { createHistogram, decodeHistogram, summarize, type Histogram } from "./histogram.ts";
+import { sumRttBuckets } from "./rttBuckets.ts";
 import type { DistributionSummary, StatsSnapshot } from "./statsSchema.ts";
 
 /** What each worker hands the primary: its snapshot and its histograms, compressed. */
@@ -28,7 +29,7 @@ export function aggregateReports(reports: WorkerReport[], primary: { workers: nu
     total: sum((s) => read(s).total),
     perSecond: sum((s) => read(s).perSecond),
   });
-  const packetsSent = sum((s) => s.packets.sent.total);
+  const packetsSent = sum((s) => s.loss.ackElicitingPacketsSent);
   const lost = sum((s) => s.loss.packetsLost);
   const retransmitted = sum((s) => s.loss.packetsRetransmitted);
   return {
@@ -45,6 +46,7 @@ export function aggregateReports(reports: WorkerReport[], primary: { workers: nu
     },
     rttUs: mergedSummary(reports, "rttUs"),
     rttUsSinceStart: mergedSummary(reports, "rttUsSinceStart"),
+    rttBucketsSinceStart: sumRttBuckets(snapshots.map((s) => s.rttBucketsSinceStart)),
     connections: {
       active: sum((s) => s.connections.active),
       opened: sum((s) => s.connections.opened),
@@ -55,8 +57,10 @@ export function aggregateReports(reports: WorkerReport[], primary: { workers: nu
       failedByReason: sumCounts(snapshots.map((s) => s.handshakes.failedByReason)),
     },
     loss: {
+      ackElicitingPacketsSent: packetsSent,
       packetsLost: lost,
       packetsRetransmitted: retransmitted,
+      framesRetransmitted: sum((s) => s.loss.framesRetransmitted),
       spuriousRetransmissions: sum((s) => s.loss.spuriousRetransmissions),
       lossRate: packetsSent > 0 ? lost / packetsSent : 0,
       retransmissionRate: packetsSent > 0 ? retransmitted / packetsSent : 0,

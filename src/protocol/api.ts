@@ -20,7 +20,7 @@ export type Crc32c = (data: Uint8Array) => number;
 
 export type DeliveryMode = "reliable-ordered" | "reliable-unordered" | "unreliable" | "unreliable-sequenced";
 
-export type CongestionControlName = "newreno" | "cubic" | "adaptive";
+export type CongestionControlName = "newreno" | "cubic" | "adaptive" | "bbr";
 
 /** Why a connection ended; carried on the wire in CLOSE frames (docs/PROTOCOL.md). */
 export type CloseReason =
@@ -77,6 +77,8 @@ export interface EngineDependencies {
   /** Optional: CRC32C of data[0..length) without making a view (e.g. the native
    *  rudp_crc32c(0, data, length)); saves an allocation per datagram on the hot path. */
   crc32cPrefix?: (data: Uint8Array, length: number) => number;
+  /** Optional: HMAC-SHA256(key, message) for the RETRY cookie (default node:crypto). */
+  hmacSha256?: (key: Uint8Array, message: Uint8Array) => Uint8Array;
 }
 
 export type SendResult =
@@ -149,7 +151,12 @@ export interface ConnectionStats {
   packetsSent: number;
   packetsReceived: number;
   packetsLost: number;
+  /** Packets sent that ask for an ACK (packetsSent less ACK-only packets). */
+  ackElicitingPacketsSent: number;
+  /** Packets that carried at least one retransmitted frame. */
   packetsRetransmitted: number;
+  /** Message frames (fragments) retransmitted; a packet may carry several. */
+  framesRetransmitted: number;
   spuriousRetransmissions: number;
   messagesSent: number;
   messagesReceived: number;
@@ -165,7 +172,12 @@ export interface EngineCounters {
   messagesReceived: number;
   messagesSent: number;
   packetsLost: number;
+  /** Ack-eliciting packets sent: the denominator of loss and retransmission ratios. */
+  ackElicitingPacketsSent: number;
+  /** Packets that carried at least one retransmitted frame. */
   packetsRetransmitted: number;
+  /** Message frames retransmitted (a packet may carry several). */
+  framesRetransmitted: number;
   spuriousRetransmissions: number;
   handshakesCompleted: number;
   handshakesFailed: Record<string, number>; // by reason

@@ -12,7 +12,9 @@ export class Counters implements EngineCounters {
   messagesReceived = 0;
   messagesSent = 0;
   packetsLost = 0;
+  ackElicitingPacketsSent = 0;
   packetsRetransmitted = 0;
+  framesRetransmitted = 0;
   spuriousRetransmissions = 0;
   handshakesCompleted = 0;
   handshakesFailed: Record<string, number> = {};

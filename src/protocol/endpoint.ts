@@ -20,8 +20,10 @@ import { Connection, EnqueueResult, type ConnectionContext } from "./connection/
 import { Counters } from "./counters.ts";
 import { EventQueue } from "./events.ts";
 import { TimerHeap } from "./timerHeap.ts";
-import { COOKIE_BYTES, verifyCookie, writeCookie } from "./handshake/cookie.ts";
-import { LongHeader, TOKEN_BYTES_MAX, writeReject, writeRetry, writeVersionNegotiation } from "./handshake/packets.ts";
+import { nodeHmacSha256, verifyCookie, writeCookie, type CookieKey } from "./handshake/cookie.ts";
+import { COOKIE_BYTES } from "./wire/cookie.ts";
+import { readDataDestinationHigh, readDataDestinationLow } from "./wire/dataHeader.ts";
+import { LongHeader, MAX_ACK_DELAY_US_MAX, TOKEN_BYTES_MAX, writeReject, writeRetry, writeVersionNegotiation } from "./wire/longHeader.ts";
 import { closeReasonCode, closeReasonFromCode } from "./wire/closeReasons.ts";
 import { FrameReader, deliveryModeCode } from "./wire/frames.ts";
 import {
@@ -34,7 +36,7 @@ import {
   checksumMatches,
   connectionIdKey,
   readU32be,
-  registerCrc32cPrefix,
+  DatagramChecksum,
 } from "./wire/packet.ts";
 
 /** Stateless replies (RETRY, VERSION_NEGOTIATION, REJECT) waiting for pollTransmit. */
@@ -56,6 +58,9 @@ export class Endpoint implements Engine, ConnectionContext {
   readonly counters = new Counters();
   readonly events: EventQueue;
   readonly frameReader = new FrameReader();
+  /** This endpoint's own checksum and cookie MAC, from its dependencies: engines share nothing. */
+  readonly checksum: DatagramChecksum;
+  private readonly cookieKey: CookieKey;
   reassemblyBytesInUse = 0;
   readonly reassemblyBytesTotalMax: number;
 
@@ -83,7 +88,8 @@ export class Endpoint implements Engine, ConnectionContext {
     readonly deps: EngineDependencies,
   ) {
     this.config = resolveConfig(partial, deps);
-    registerCrc32cPrefix(deps.crc32c, deps.crc32cPrefix);
+    this.checksum = new DatagramChecksum(deps.crc32c, deps.crc32cPrefix);
+    this.cookieKey = { secret: this.config.cookieSecret, hmac: deps.hmacSha256 ?? nodeHmacSha256 };
     this.events = new EventQueue(this.config.eventsMax, this.config.eventBytesMax);
     this.reassemblyBytesTotalMax = this.config.reassemblyBytesTotal;
     for (const [channel, mode] of Object.entries(this.config.channelModes)) {
@@ -115,7 +121,7 @@ export class Endpoint implements Engine, ConnectionContext {
     const counters = this.counters;
     const length = data.length;
     if (length < MIN_DATAGRAM_BYTES) return counters.drop("truncated");
-    if (this.config.verifyChecksum && !checksumMatches(data, this.deps.crc32c)) return counters.drop("checksum");
+    if (this.config.verifyChecksum && !checksumMatches(data, this.checksum)) return counters.drop("checksum");
     const type = data[0];
     if (type === PacketType.data) return this.dispatchData(nowUs, data, from);
     if (type < PacketType.initial || type > PacketType.reject) return counters.drop("malformed");
@@ -130,8 +136,8 @@ export class Endpoint implements Engine, ConnectionContext {
 
   private dispatchData(nowUs: number, data: Uint8Array, from: PeerAddress): void {
     if (data.length < DATA_HEADER_BYTES + CHECKSUM_BYTES) return this.counters.drop("truncated");
-    const high = readU32be(data, 1);
-    const low = readU32be(data, 5);
+    const high = readDataDestinationHigh(data);
+    const low = readDataDestinationLow(data);
     const connection = this.byConnectionId.get(connectionIdKey(high, low));
     if (connection === undefined || !connection.hasLocalId(high, low)) {
       return this.counters.drop("unknown-connection");
@@ -145,18 +151,22 @@ export class Endpoint implements Engine, ConnectionContext {
     const counters = this.counters;
     counters.unvalidatedBytesReceived += data.length;
     if (data.length < INITIAL_MIN_BYTES) return counters.drop("initial-too-small");
+    // Exactly 1200 (PROTOCOL.md §3): a larger one would let a client make the server's reply
+    // budget depend on a size the path may not carry.
+    if (data.length > INITIAL_MIN_BYTES) return counters.drop("malformed");
     const header = this.longHeader;
     if (header.version !== PROTOCOL_VERSION) {
       counters.drop("version");
       counters.handshakeFailed("version");
-      const n = writeVersionNegotiation(this.scratch, this.deps.crc32c, header.sourceHigh, header.sourceLow);
+      const n = writeVersionNegotiation(this.scratch, this.checksum, header.sourceHigh, header.sourceLow);
       return this.queueStateless(n, from, data.length);
     }
     const reader = header.reader;
     const initialMaxData = reader.varint();
+    const maxAckDelayUs = reader.varint();
     const tokenLength = reader.varint();
     if (reader.failure !== "") return counters.drop(reader.failure);
-    if (tokenLength > TOKEN_BYTES_MAX) return counters.drop("malformed");
+    if (tokenLength > TOKEN_BYTES_MAX || maxAckDelayUs > MAX_ACK_DELAY_US_MAX) return counters.drop("malformed");
     const tokenStart = reader.skip(tokenLength);
     if (tokenStart < 0) return counters.drop("truncated");
     if (tokenLength === 0) return this.sendRetry(nowUs, from, data.length);
@@ -167,7 +177,7 @@ export class Endpoint implements Engine, ConnectionContext {
       existing.onRepeatedInitial(nowUs); // our HANDSHAKE was lost: send it again
       return this.markReady(existing);
     }
-    const verdict = verifyCookie(data, tokenStart, tokenLength, this.config.cookieSecret, header.version, from,
+    const verdict = verifyCookie(data, tokenStart, tokenLength, this.cookieKey, header.version, from,
       header.sourceHigh, header.sourceLow, nowUs, this.config.cookieLifetimeUs);
     if (verdict !== "valid") {
       counters.drop(verdict);
@@ -178,12 +188,12 @@ export class Endpoint implements Engine, ConnectionContext {
     if (this.connections.size >= this.config.maxConnections) {
       counters.handshakeFailed("server-full");
       counters.refuse("connections");
-      const n = writeReject(this.scratch, this.deps.crc32c, PROTOCOL_VERSION, header.sourceHigh, header.sourceLow, closeReasonCode("server-full"));
+      const n = writeReject(this.scratch, this.checksum, PROTOCOL_VERSION, header.sourceHigh, header.sourceLow, closeReasonCode("server-full"));
       return this.queueStateless(n, from, data.length);
     }
     const connection = this.openConnection(nowUs, from, this.config.congestionControl);
     if (connection === null) return;
-    connection.acceptAsServer(nowUs, header.sourceHigh, header.sourceLow, initialMaxData);
+    connection.acceptAsServer(nowUs, header.sourceHigh, header.sourceLow, initialMaxData, maxAckDelayUs);
     this.byClient.set(clientKey, connection);
     this.clientKeys.set(connection, clientKey);
     counters.handshakesCompleted++;
@@ -194,8 +204,8 @@ export class Endpoint implements Engine, ConnectionContext {
   private sendRetry(nowUs: number, from: PeerAddress, receivedBytes: number): void {
     const header = this.longHeader;
     const cookie = new Uint8Array(COOKIE_BYTES);
-    writeCookie(cookie, 0, this.config.cookieSecret, header.version, from, header.sourceHigh, header.sourceLow, nowUs);
-    const n = writeRetry(this.scratch, this.deps.crc32c, header.version, header.sourceHigh, header.sourceLow, cookie);
+    writeCookie(cookie, 0, this.cookieKey, header.version, from, header.sourceHigh, header.sourceLow, nowUs);
+    const n = writeRetry(this.scratch, this.checksum, header.version, header.sourceHigh, header.sourceLow, cookie);
     this.queueStateless(n, from, receivedBytes);
   }
 
@@ -232,8 +242,10 @@ export class Endpoint implements Engine, ConnectionContext {
       connection.onRetry(nowUs, data.slice(start, start + tokenLength));
     } else if (header.type === PacketType.handshake) {
       const initialMaxData = reader.varint();
-      if (initialMaxData < 0) return counters.drop(reader.failure);
-      connection.onHandshake(nowUs, header.sourceHigh, header.sourceLow, initialMaxData);
+      const maxAckDelayUs = reader.varint();
+      if (reader.failure !== "") return counters.drop(reader.failure);
+      if (maxAckDelayUs > MAX_ACK_DELAY_US_MAX) return counters.drop("malformed");
+      connection.onHandshake(nowUs, header.sourceHigh, header.sourceLow, initialMaxData, maxAckDelayUs);
     } else {
       const code = reader.u8();
       if (code < 0) return counters.drop("truncated");

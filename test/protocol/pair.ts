@@ -66,9 +66,11 @@ export class Pair {
   /** false: the server application stops taking events (tests receive-window backpressure). */
   pollServerEvents = true;
 
-  constructor(serverConfig: Partial<EngineConfig> = {}, clientConfig: Partial<EngineConfig> = {}, seed = 1) {
-    this.server = createEngine({ role: "server", ...serverConfig }, deps(seed));
-    this.client = createEngine({ role: "client", ...clientConfig }, deps(seed + 1000));
+  /** `dependencies` replaces parts of each side's EngineDependencies (e.g. its checksum). */
+  constructor(serverConfig: Partial<EngineConfig> = {}, clientConfig: Partial<EngineConfig> = {}, seed = 1,
+      dependencies: { server?: Partial<EngineDependencies>; client?: Partial<EngineDependencies> } = {}) {
+    this.server = createEngine({ role: "server", ...serverConfig }, { ...deps(seed), ...dependencies.server });
+    this.client = createEngine({ role: "client", ...clientConfig }, { ...deps(seed + 1000), ...dependencies.client });
   }
 
   connect(): number {

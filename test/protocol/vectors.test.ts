@@ -42,15 +42,16 @@ function decode(name: string): Packet {
 }
 
 describe("PROTOCOL.md vectors", () => {
-  test("all nine vectors are present", () => {
+  test("all eleven vectors are present", () => {
     expect([...vectors.keys()].sort()).toEqual(
-      ["data-ack-messages", "data-close", "data-fragment-maxdata-ping", "handshake", "initial", "initial-token", "reject", "retry", "version-negotiation"],
+      ["cookie", "cookie-mac-input", "data-ack-messages", "data-close", "data-fragment-maxdata-ping", "handshake", "initial", "initial-token", "reject", "retry",
+        "version-negotiation"],
     );
   });
 
   test("initial", () => {
     expect(vectors.get("initial")!.length).toBe(1200);
-    expect(decode("initial")).toEqual({ type: "initial", version: 1, sourceId: client, initialMaxData: 4194304, token: new Uint8Array(0) });
+    expect(decode("initial")).toEqual({ type: "initial", version: 1, sourceId: client, initialMaxData: 4194304, maxAckDelayUs: 2000, token: new Uint8Array(0) });
     const withToken = decode("initial-token");
     expect(withToken.type === "initial" && withToken.token.length).toBe(24);
   });
@@ -58,7 +59,7 @@ describe("PROTOCOL.md vectors", () => {
   test("retry, handshake, version negotiation, reject", () => {
     const retry = decode("retry");
     expect(retry.type === "retry" && retry.destinationId).toBe(client);
-    expect(decode("handshake")).toEqual({ type: "handshake", version: 1, destinationId: client, sourceId: server, initialMaxData: 4194304 });
+    expect(decode("handshake")).toEqual({ type: "handshake", version: 1, destinationId: client, sourceId: server, initialMaxData: 4194304, maxAckDelayUs: 25000 });
     expect(decode("version-negotiation")).toEqual({ type: "version-negotiation", destinationId: client, versions: [1] });
     expect(decode("reject")).toEqual({ type: "reject", version: 1, destinationId: client, reasonCode: 6 });
   });

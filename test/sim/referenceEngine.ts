@@ -106,7 +106,7 @@ export function createReferenceEngine(partial: Partial<EngineConfig>, deps: Engi
   let nextHandle = 1;
   const counters: EngineCounters = {
     datagramsReceived: 0, datagramsSent: 0, bytesReceived: 0, bytesSent: 0, messagesReceived: 0, messagesSent: 0,
-    packetsLost: 0, packetsRetransmitted: 0, spuriousRetransmissions: 0, handshakesCompleted: 0, handshakesFailed: {},
+    packetsLost: 0, ackElicitingPacketsSent: 0, packetsRetransmitted: 0, framesRetransmitted: 0, spuriousRetransmissions: 0, handshakesCompleted: 0, handshakesFailed: {},
     connectionsOpened: 0, connectionsClosed: {}, connectionsActive: 0, drops: {}, limitRefusals: {},
     takeRttSamples: () => {},
   };
@@ -121,7 +121,7 @@ export function createReferenceEngine(partial: Partial<EngineConfig>, deps: Engi
       timerStartUs: nowUs, backoff: 0, rttSmoothedUs: 100_000, retransmitBase: false, lastAck: 0, duplicateAcks: 0, expectedSeq: 0, outOfOrder: new Map(), chunks: [], chunkBytes: 0, ackPending: false,
       helloPending: state === "handshaking", welcomePending: 0, validated: false, closePending: false, closeReason: "graceful", closeCode: 0, closeAttempts: 0,
       stats: { remote, rttSmoothedUs: 0, rttVarianceUs: 0, rttMinUs: 0, latestRttUs: 0, congestionWindowBytes: windowPackets * config.mtuBytes, bytesInFlight: 0,
-        packetsSent: 0, packetsReceived: 0, packetsLost: 0, packetsRetransmitted: 0, spuriousRetransmissions: 0, messagesSent: 0, messagesReceived: 0, bytesSent: 0, bytesReceived: 0 },
+        packetsSent: 0, ackElicitingPacketsSent: 0, packetsReceived: 0, packetsLost: 0, packetsRetransmitted: 0, framesRetransmitted: 0, spuriousRetransmissions: 0, messagesSent: 0, messagesReceived: 0, bytesSent: 0, bytesReceived: 0 },
     };
     connections.set(c.handle, c);
     byAddress.set(c.key, c);
@@ -301,7 +301,11 @@ export function createReferenceEngine(partial: Partial<EngineConfig>, deps: Engi
       const packet = c.packets[index]!;
       if (index === 0) c.timerStartUs = nowUs;
       c.sendCounts[index]!++;
-      if (c.sendCounts[index]! > 1) counters.packetsRetransmitted++;
+      if (c.sendCounts[index]! > 1) {
+        counters.packetsRetransmitted++; // one message per packet here: packets and frames agree
+        counters.framesRetransmitted++;
+      }
+      counters.ackElicitingPacketsSent++;
       c.sentTimesUs[index] = nowUs;
       out[4] = Type.Data;
       view.setUint32(5, c.baseSeq + index);

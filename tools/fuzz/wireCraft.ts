@@ -1,19 +1,18 @@
 // Builds and parses RUDP datagrams with the engine's own codec (src/protocol/wire and
-// src/protocol/handshake), for attack tests and the fuzzer: a packet an attacker crafts here
+// src/protocol/wire), for attack tests and the fuzzer: a packet an attacker crafts here
 // is byte for byte what a peer would send, so a refusal proves the engine checked it.
-import { writeInitial, LongHeader } from "../../src/protocol/handshake/packets.ts";
+import { readDataDestinationHigh, readDataDestinationLow, readDataPacketNumberLow32, writeDataHeader } from "../../src/protocol/wire/dataHeader.ts";
+import { writeInitial, LongHeader } from "../../src/protocol/wire/longHeader.ts";
 import { closeReasonCode, closeReasonFromCode } from "../../src/protocol/wire/closeReasons.ts";
 import { FrameReader, FrameType, writeClose, writeMessageHeader, writePing } from "../../src/protocol/wire/frames.ts";
 import { ByteReader } from "../../src/protocol/wire/byteReader.ts";
 import {
   CHECKSUM_BYTES,
   DATA_HEADER_BYTES,
+  DatagramChecksum,
   PacketType,
   PROTOCOL_VERSION,
-  readU32be,
   sealDatagram,
-  writeConnectionId,
-  writeU32be,
 } from "../../src/protocol/wire/packet.ts";
 import { writeVarint } from "../../src/protocol/wire/varint.ts";
 import { crc32c } from "../../src/native/crc32c.ts";
@@ -22,6 +21,7 @@ import type { CloseReason } from "../../src/protocol/api.ts";
 export { PacketType, FrameType, PROTOCOL_VERSION };
 
 const DATAGRAM_BYTES_MAX = 1500;
+const checksum = new DatagramChecksum(crc32c);
 /** What our crafted INITIALs announce as the receive window. */
 export const CRAFTED_INITIAL_MAX_DATA = 4 * 1024 * 1024;
 
@@ -37,18 +37,16 @@ export function randomConnectionId(): ConnectionId {
 
 export function craftInitial(source: ConnectionId, token: Uint8Array | null, version = PROTOCOL_VERSION): Uint8Array {
   const out = new Uint8Array(DATAGRAM_BYTES_MAX);
-  const length = writeInitial(out, crc32c, version, source.high, source.low, CRAFTED_INITIAL_MAX_DATA, token);
+  const length = writeInitial(out, checksum, version, source.high, source.low, CRAFTED_INITIAL_MAX_DATA, 2_000, token);
   return out.slice(0, length);
 }
 
 /** A DATA packet: header, the given frame bytes, CRC trailer. */
 export function craftData(destination: ConnectionId, packetNumber: number, frames: Uint8Array): Uint8Array {
   const out = new Uint8Array(DATA_HEADER_BYTES + frames.length + CHECKSUM_BYTES);
-  out[0] = PacketType.data;
-  writeConnectionId(out, 1, destination.high, destination.low);
-  writeU32be(out, 9, packetNumber >>> 0);
+  writeDataHeader(out, destination.high, destination.low, packetNumber);
   out.set(frames, DATA_HEADER_BYTES);
-  return out.slice(0, sealDatagram(out, DATA_HEADER_BYTES + frames.length, crc32c));
+  return out.slice(0, sealDatagram(out, DATA_HEADER_BYTES + frames.length, checksum));
 }
 
 /** An ACK frame for the single range [largest - firstRangeLength, largest]. */
@@ -95,7 +93,7 @@ export function concatBytes(...parts: Uint8Array[]): Uint8Array {
 
 export function resealChecksum(datagram: Uint8Array): void {
   if (datagram.length < CHECKSUM_BYTES + 1) return;
-  sealDatagram(datagram, datagram.length - CHECKSUM_BYTES, crc32c);
+  sealDatagram(datagram, datagram.length - CHECKSUM_BYTES, checksum);
 }
 
 export interface ParsedLong {
@@ -147,8 +145,8 @@ export interface ParsedData {
 export function parseData(datagram: Uint8Array): ParsedData | null {
   if (datagram[0] !== PacketType.data || datagram.length < DATA_HEADER_BYTES + CHECKSUM_BYTES) return null;
   const parsed: ParsedData = {
-    destination: { high: readU32be(datagram, 1), low: readU32be(datagram, 5) },
-    packetNumber: readU32be(datagram, 9),
+    destination: { high: readDataDestinationHigh(datagram), low: readDataDestinationLow(datagram) },
+    packetNumber: readDataPacketNumberLow32(datagram),
     frameTypes: [],
     closeReason: null,
     closeMessage: "",

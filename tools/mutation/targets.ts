@@ -10,9 +10,10 @@ export interface TargetPart {
 export const targetParts: TargetPart[] = [
   {
     name: "wire",
-    files: ["src/protocol/wire/codec.ts", "src/protocol/wire/frames.ts", "src/protocol/wire/packet.ts", "src/protocol/wire/varint.ts", "src/protocol/wire/byteReader.ts"],
+    files: ["src/protocol/wire/codec.ts", "src/protocol/wire/frames.ts", "src/protocol/wire/packet.ts", "src/protocol/wire/varint.ts", "src/protocol/wire/byteReader.ts",
+      "src/protocol/wire/dataHeader.ts", "src/protocol/wire/longHeader.ts", "src/protocol/wire/cookie.ts"],
   },
-  { name: "handshake", files: ["src/protocol/handshake/cookie.ts", "src/protocol/handshake/packets.ts", "src/protocol/connection/handshake.ts"] },
+  { name: "handshake", files: ["src/protocol/handshake/cookie.ts", "src/protocol/connection/handshake.ts"] },
   {
     name: "recovery",
     files: ["src/protocol/recovery/ackRanges.ts", "src/protocol/recovery/lossDetection.ts", "src/protocol/recovery/rtt.ts", "src/protocol/recovery/sentPackets.ts", "src/protocol/connection/ackState.ts"],

@@ -15,7 +15,7 @@ interface RudpConnectionLike {
   on(event: "drain", listener: () => void): unknown;
   on(event: "close", listener: (error?: Error | null) => void): unknown;
   close(): unknown;
-  stats?: () => Partial<{ packetsSent: number; packetsRetransmitted: number; packetsLost: number }> | null;
+  stats?: () => Partial<{ packetsSent: number; ackElicitingPacketsSent: number; packetsRetransmitted: number; packetsLost: number }> | null;
 }
 
 interface RudpModule {
@@ -90,7 +90,7 @@ export class RudpSystemClient implements SystemClient {
       const stats = typeof connection.stats === "function" ? connection.stats() : null;
       if (stats == null) continue;
       found = true;
-      total.packetsSent += stats.packetsSent ?? 0;
+      total.packetsSent += stats.ackElicitingPacketsSent ?? stats.packetsSent ?? 0; // the ratio's denominator: no ACK-only packets
       total.packetsRetransmitted += stats.packetsRetransmitted ?? 0;
       total.packetsLost += stats.packetsLost ?? 0;
     }

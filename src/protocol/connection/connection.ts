@@ -17,13 +17,14 @@ import type { CongestionController } from "../congestion/controller.ts";
 import { Pacer } from "../congestion/pacer.ts";
 import type { Counters } from "../counters.ts";
 import type { EventQueue } from "../events.ts";
-import { writeHandshake, writeInitial } from "../handshake/packets.ts";
+import { writeHandshake, writeInitial } from "../wire/longHeader.ts";
 import { ReceiveVerdict } from "../recovery/ackRanges.ts";
 import { AckVerdict, LossDetection, type RecoveryHost } from "../recovery/lossDetection.ts";
 import { SentFlag, SentPacketRing } from "../recovery/sentPackets.ts";
 import { closeReasonFromCode } from "../wire/closeReasons.ts";
 import { FrameReader, FrameType, MESSAGE_FRAME_OVERHEAD_MAX } from "../wire/frames.ts";
-import { CHECKSUM_BYTES, DATA_HEADER_BYTES, PROTOCOL_VERSION, connectionIdKey, decodePacketNumber, readU32be } from "../wire/packet.ts";
+import { readDataPacketNumberLow32 } from "../wire/dataHeader.ts";
+import { CHECKSUM_BYTES, DATA_HEADER_BYTES, PROTOCOL_VERSION, connectionIdKey, decodePacketNumber, type DatagramChecksum } from "../wire/packet.ts";
 import { AckState } from "./ackState.ts";
 import { ClosingState } from "./closing.ts";
 import { FlowControl } from "./flowControl.ts";
@@ -42,6 +43,8 @@ export { EnqueueResult };
 export interface ConnectionContext extends ReassemblyBudget {
   readonly config: ResolvedConfig;
   readonly deps: EngineDependencies;
+  /** The endpoint's datagram checksum, built from its dependencies. */
+  readonly checksum: DatagramChecksum;
   readonly counters: Counters;
   readonly events: EventQueue;
   readonly frameReader: FrameReader;
@@ -51,8 +54,6 @@ const PacketOutcome = { refused: 0, accepted: 1, ackEliciting: 2 } as const;
 const SENT_PACKETS_MAX = 1 << 15;
 /** Partial unreliable messages older than this are abandoned. */
 const UNRELIABLE_REASSEMBLY_AGE_US = 5_000_000;
-/** Offsets in the DATA header (wire/packet.ts): type(1) dcid(8) packetNumber(4). */
-const PACKET_NUMBER_OFFSET = 1 + 8;
 const DECODER = new TextDecoder();
 
 export class Connection implements RecoveryHost, MessageSink {
@@ -103,14 +104,14 @@ export class Connection implements RecoveryHost, MessageSink {
       config.messagesQueuedMaxPerConnection, fragmentPayloadMax);
     this.reassembly = new Reassembly(context, config.reassemblyBytesPerConnection, config.maxMessageBytes);
     this.channels = new ReceiveChannels(this, this.reassembly);
-    this.recovery = new LossDetection(this.sent, config.maxAckDelayUs);
+    this.recovery = new LossDetection(this.sent);
     this.pacer = new Pacer(config.mtuBytes);
     this.timers = new ConnectionTimers(nowUs, config.idleTimeoutUs, config.keepaliveIntervalUs, this.recovery, this.ack, this.handshake);
     const seed = new Uint8Array(4);
     context.deps.randomBytes(seed);
     this.builder = new PacketBuilder({
       config,
-      crc32c: context.deps.crc32c,
+      checksum: context.checksum,
       counters: context.counters,
       events: context.events,
       handle,
@@ -174,7 +175,9 @@ export class Connection implements RecoveryHost, MessageSink {
       packetsSent: s.packetsSent,
       packetsReceived: s.packetsReceived,
       packetsLost: s.packetsLost,
+      ackElicitingPacketsSent: s.ackElicitingPacketsSent,
       packetsRetransmitted: s.packetsRetransmitted,
+      framesRetransmitted: s.framesRetransmitted,
       spuriousRetransmissions: this.recovery.spuriousLosses,
       messagesSent: s.messagesSent,
       messagesReceived: s.messagesReceived,
@@ -205,7 +208,7 @@ export class Connection implements RecoveryHost, MessageSink {
   /** Sends CLOSE (unless `notifyPeer` is false), emits "closed", and waits 3 PTO for stragglers. */
   private beginClosing(nowUs: number, notifyPeer: boolean): void {
     this.state = ConnectionState.closing;
-    this.closing.begin(nowUs, notifyPeer, this.recovery.rtt.probeTimeoutUs(this.context.config.maxAckDelayUs));
+    this.closing.begin(nowUs, notifyPeer, this.recovery.probeTimeoutUs());
     this.emitClosed();
   }
 
@@ -243,9 +246,9 @@ export class Connection implements RecoveryHost, MessageSink {
     }
   }
 
-  onHandshake(nowUs: number, serverHigh: number, serverLow: number, initialMaxData: number): void {
+  onHandshake(nowUs: number, serverHigh: number, serverLow: number, initialMaxData: number, maxAckDelayUs: number): void {
     if (this.state !== ConnectionState.handshaking) return; // a duplicate reply
-    this.setPeer(serverHigh, serverLow, initialMaxData);
+    this.setPeer(serverHigh, serverLow, initialMaxData, maxAckDelayUs);
     this.state = ConnectionState.connected;
     this.timers.onPeerHeard(nowUs);
     this.context.counters.handshakesCompleted++;
@@ -255,17 +258,19 @@ export class Connection implements RecoveryHost, MessageSink {
   }
 
   /** Server side: the connection starts connected once the cookie came back. */
-  acceptAsServer(nowUs: number, clientHigh: number, clientLow: number, initialMaxData: number): void {
-    this.setPeer(clientHigh, clientLow, initialMaxData);
+  acceptAsServer(nowUs: number, clientHigh: number, clientLow: number, initialMaxData: number, maxAckDelayUs: number): void {
+    this.setPeer(clientHigh, clientLow, initialMaxData, maxAckDelayUs);
     this.state = ConnectionState.connected;
     this.handshake.acceptAsServer(nowUs);
   }
 
-  private setPeer(high: number, low: number, initialMaxData: number): void {
+  /** The peer's transport parameters (PROTOCOL.md §3): its window and how long it may sit on an ACK. */
+  private setPeer(high: number, low: number, initialMaxData: number, maxAckDelayUs: number): void {
     this.peerHigh = high;
     this.peerLow = low;
     this.builder.setPeerId(high, low);
     this.flow.onPeerMaxData(initialMaxData);
+    this.recovery.peerMaxAckDelayUs = maxAckDelayUs;
   }
 
   /** The client sent its INITIAL again: it is alive, and our HANDSHAKE was lost. */
@@ -285,13 +290,13 @@ export class Connection implements RecoveryHost, MessageSink {
     }
     const received = this.ack.received;
     const previousLargest = received.largest();
-    const pn = decodePacketNumber(previousLargest, readU32be(data, PACKET_NUMBER_OFFSET));
+    const pn = decodePacketNumber(previousLargest, readDataPacketNumberLow32(data));
     const verdict = received.classify(pn);
     if (verdict !== ReceiveVerdict.fresh) {
       counters.drop(verdict === ReceiveVerdict.duplicate ? "duplicate" : "out-of-window");
       return;
     }
-    const payloadStart = PACKET_NUMBER_OFFSET + 4;
+    const payloadStart = DATA_HEADER_BYTES;
     if (this.state === ConnectionState.closing) {
       this.onPacketWhileClosing(data, payloadStart, end);
       return;
@@ -503,8 +508,8 @@ export class Connection implements RecoveryHost, MessageSink {
     const state = this.state;
     if (state === ConnectionState.handshaking) return this.buildInitial(nowUs, out);
     if (this.handshake.takeReplyPending()) {
-      return writeHandshake(out, this.context.deps.crc32c, PROTOCOL_VERSION, this.peerHigh, this.peerLow, this.localHigh, this.localLow,
-        this.flow.advertisedMaxData);
+      return writeHandshake(out, this.context.checksum, PROTOCOL_VERSION, this.peerHigh, this.peerLow, this.localHigh, this.localLow,
+        this.flow.advertisedMaxData, this.context.config.maxAckDelayUs);
     }
     if (state === ConnectionState.closed) return 0;
     if (state === ConnectionState.closing) {
@@ -518,7 +523,7 @@ export class Connection implements RecoveryHost, MessageSink {
 
   private buildInitial(nowUs: number, out: Uint8Array): number {
     if (!this.handshake.takeInitialDue(nowUs)) return 0;
-    return writeInitial(out, this.context.deps.crc32c, PROTOCOL_VERSION, this.localHigh, this.localLow, this.flow.advertisedMaxData,
-      this.handshake.cookie);
+    return writeInitial(out, this.context.checksum, PROTOCOL_VERSION, this.localHigh, this.localLow, this.flow.advertisedMaxData,
+      this.context.config.maxAckDelayUs, this.handshake.cookie);
   }
 }

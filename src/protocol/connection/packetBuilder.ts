@@ -8,7 +8,6 @@
 // 4 and 5 wait for the congestion window and the pacer, except for PTO probes.
 // The builder also owns packet numbering (with deliberate skips) and the record of what each
 // packet carried, so that loss recovery can acknowledge or requeue its frames.
-import type { Crc32c } from "../api.ts";
 import type { ResolvedConfig } from "../config.ts";
 import type { CongestionController } from "../congestion/controller.ts";
 import type { Pacer } from "../congestion/pacer.ts";
@@ -17,18 +16,19 @@ import type { EventQueue } from "../events.ts";
 import type { LossDetection } from "../recovery/lossDetection.ts";
 import { FrameRefRing, SentFlag, type SentPacketRing } from "../recovery/sentPackets.ts";
 import { closeReasonCode } from "../wire/closeReasons.ts";
+import { writeDataHeader } from "../wire/dataHeader.ts";
 import {
-  FrameType,
   closeFrameLength,
   isReliableMode,
   messageHeaderLength,
+  wholeMessageHeaderLength,
   writeClose,
   writeMaxData,
   writeMessageHeader,
   writePing,
+  writeWholeMessageHeader,
 } from "../wire/frames.ts";
-import { CHECKSUM_BYTES, PacketType, readU32be, sealDatagram, writeConnectionId, writeU32be } from "../wire/packet.ts";
-import { varintLength, writeVarint } from "../wire/varint.ts";
+import { CHECKSUM_BYTES, readU32be, sealDatagram, type DatagramChecksum } from "../wire/packet.ts";
 import type { AckState } from "./ackState.ts";
 import type { ClosingState } from "./closing.ts";
 import type { FlowControl } from "./flowControl.ts";
@@ -39,7 +39,7 @@ import type { TrafficStats } from "./trafficStats.ts";
 /** Parts of the connection the builder reads and updates. */
 export interface BuilderParts {
   readonly config: ResolvedConfig;
-  readonly crc32c: Crc32c;
+  readonly checksum: DatagramChecksum;
   readonly counters: Counters;
   readonly events: EventQueue;
   readonly handle: number;
@@ -64,6 +64,8 @@ export class PacketBuilder {
   /** A sender was refused (buffer full): emit "drain" once half the buffer is free. */
   private drainWanted = false;
   private randomState: number;
+  /** Frames the last writeRetransmissions() put into the packet being built. */
+  private framesInLastRetransmission = 0;
   private packetsUntilSkip: number;
   private peerHigh = 0;
   private peerLow = 0;
@@ -105,7 +107,7 @@ export class PacketBuilder {
     if (dataAllowed && !probing) {
       if (recovery.bytesInFlight + mtu > cc.windowBytes) dataAllowed = false;
       else {
-        pacer.setRate(cc.windowBytes, recovery.rtt.smoothedUs);
+        pacer.setRateBytesPerUs(cc.pacingRateBytesPerUs(recovery.rtt.smoothedUs));
         const delayUntil = pacer.delayUntilUs(nowUs, mtu);
         if (delayUntil !== 0) {
           this.parts.timers.holdForPacing(delayUntil);
@@ -115,7 +117,10 @@ export class PacketBuilder {
     }
     const ackDue = ack.isDue(nowUs);
     const controlDue = flow.isMaxDataOwed() || this.pingPending || (probing && !dataAllowed);
-    if (!dataAllowed && !ackDue && !controlDue) return 0;
+    if (!dataAllowed && !ackDue && !controlDue) {
+      if (!this.hasDataToSend()) cc.onAppLimited(recovery.bytesInFlight);
+      return 0;
+    }
 
     const pn = this.takePacketNumber();
     let p = this.writeHeader(out, pn);
@@ -138,18 +143,23 @@ export class PacketBuilder {
     if (dataAllowed) {
       const before = p;
       // 4. retransmissions, 5. new data
-      p = this.writeRetransmissions(out, p, limit);
-      p = this.writeNewData(out, p, limit);
+      const retransmittedFrames = this.writeRetransmissions(out, p, limit);
+      if (this.framesInLastRetransmission > 0) {
+        // Counted per packet (a packet carrying several retransmitted frames is one retransmission).
+        this.parts.stats.packetsRetransmitted++;
+        this.parts.counters.packetsRetransmitted++;
+      }
+      p = this.writeNewData(out, retransmittedFrames, limit);
       if (p !== before) flags |= SentFlag.ackEliciting;
       if (this.drainWanted) this.notifyDrainIfRoom();
     }
     if (probing && (flags & SentFlag.ackEliciting) !== 0) this.probesPending--;
-    const length = sealDatagram(out, p, this.parts.crc32c);
+    const length = sealDatagram(out, p, this.parts.checksum);
     const frameCount = this.frameRefs.end - frameStart;
     if ((flags & SentFlag.ackEliciting) !== 0) {
       flags |= SentFlag.inFlight;
       recovery.bytesInFlight += length;
-      cc.onPacketSent(nowUs, length);
+      cc.onPacketSent(nowUs, length, recovery.bytesInFlight);
       pacer.onPacketSent(nowUs, length);
     } else {
       flags |= SentFlag.acked; // ACK-only: nothing to recover, resolved at once
@@ -166,7 +176,7 @@ export class PacketBuilder {
     const limit = this.parts.config.mtuBytes - CHECKSUM_BYTES;
     if (p + closeFrameLength(closing.message.length) > limit) closing.shortenMessage(64);
     p = writeClose(out, p, closeReasonCode(closing.reason), closing.closeCode, closing.message);
-    const length = sealDatagram(out, p, this.parts.crc32c);
+    const length = sealDatagram(out, p, this.parts.checksum);
     this.recordSent(nowUs, length, SentFlag.acked, this.frameRefs.end, 0);
     return length;
   }
@@ -183,9 +193,7 @@ export class PacketBuilder {
   }
 
   private writeHeader(out: Uint8Array, pn: number): number {
-    out[0] = PacketType.data;
-    writeConnectionId(out, 1, this.peerHigh, this.peerLow);
-    return writeU32be(out, 9, pn >>> 0);
+    return writeDataHeader(out, this.peerHigh, this.peerLow, pn);
   }
 
   /** Draws the next packet number, now and then skipping one (optimistic-ACK defence). */
@@ -215,11 +223,16 @@ export class PacketBuilder {
     const stats = this.parts.stats;
     stats.packetsSent++;
     stats.bytesSent += length;
+    if ((flags & SentFlag.ackEliciting) !== 0) {
+      stats.ackElicitingPacketsSent++;
+      this.parts.counters.ackElicitingPacketsSent++;
+    }
   }
 
   private writeRetransmissions(out: Uint8Array, p: number, limit: number): number {
     const queue = this.parts.sendQueue;
     const retransmits = this.retransmits;
+    let frames = 0;
     while (retransmits.count > 0) {
       const serial = retransmits.peekSerial();
       const fragment = retransmits.peekFragment();
@@ -232,9 +245,11 @@ export class PacketBuilder {
       p = next;
       this.frameRefs.push(serial, fragment);
       retransmits.pop();
-      this.parts.stats.packetsRetransmitted++;
-      this.parts.counters.packetsRetransmitted++;
+      frames++;
     }
+    this.framesInLastRetransmission = frames;
+    this.parts.stats.framesRetransmitted += frames;
+    this.parts.counters.framesRetransmitted += frames;
     return p;
   }
 
@@ -250,10 +265,8 @@ export class PacketBuilder {
         const length = queue.length[slot];
         if (modeCode <= 1 && !flow.allowsReliable(length)) break; // flow control
         const id = queue.messageId[slot];
-        if (p + 2 + varintLength(id) + varintLength(length) + length > limit) break;
-        out[p] = FrameType.message | (modeCode << 1);
-        out[p + 1] = queue.channel[slot];
-        p = writeVarint(out, writeVarint(out, p + 2, id), length);
+        if (p + wholeMessageHeaderLength(id, length) + length > limit) break;
+        p = writeWholeMessageHeader(out, p, modeCode, queue.channel[slot], id, length);
         const bytes = queue.bytes;
         const from = queue.dataOffset[slot];
         if (length <= 64) for (let k = 0; k < length; k++) out[p + k] = bytes[from + k];

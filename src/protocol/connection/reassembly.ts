@@ -2,7 +2,10 @@
 // a fragment that would exceed either bound is refused (and, for reliable modes, its packet
 // left unacknowledged so the peer sends it again later). Partial unreliable messages are the
 // first to be evicted when room is needed, since nobody will resend their missing parts.
-import { fragmentSize, isReliableMode } from "../wire/frames.ts";
+import { fragmentLength, fragmentSize, isReliableMode } from "../wire/frames.ts";
+
+/** Partial messages are keyed by (messageId, mode, channel) in one exact integer, so ids stay below 2^43. */
+export const FRAGMENTED_MESSAGE_ID_MAX = 2 ** 43 - 1;
 
 export interface ReassemblyBudget {
   /** Bytes held by partial messages across all connections. */
@@ -49,7 +52,11 @@ export class Reassembly {
   /** Adds one fragment; on `complete` the message is in `this.completed`. */
   add(nowUs: number, channel: number, messageId: number, modeCode: number, fragmentIndex: number, fragmentCount: number,
       totalLength: number, data: Uint8Array, start: number, length: number): number {
-    const key = messageId * 256 + channel;
+    // Bounds checked here too, not only by the parser: an index past the count would mark a
+    // fragment that does not exist and let the real ones complete a message with a hole.
+    if (!fragmentFits(messageId, fragmentIndex, fragmentCount, totalLength, length)) return FragmentVerdict.malformed;
+    // Modes number their messages separately (PROTOCOL.md §4), so the mode is part of the key.
+    const key = (messageId * 4 + modeCode) * 256 + channel;
     let partial = this.partials.get(key);
     if (partial === undefined) {
       if (totalLength > this.messageBytesMax) return FragmentVerdict.malformed;
@@ -109,4 +116,10 @@ export class Reassembly {
   clear(): void {
     for (const partial of this.partials.values()) this.remove(partial);
   }
+}
+
+function fragmentFits(messageId: number, fragmentIndex: number, fragmentCount: number, totalLength: number, length: number): boolean {
+  if (messageId > FRAGMENTED_MESSAGE_ID_MAX || fragmentCount < 2 || fragmentIndex >= fragmentCount) return false;
+  if (totalLength <= fragmentSize(totalLength, fragmentCount) * (fragmentCount - 1)) return false; // empty last fragment
+  return length === fragmentLength(totalLength, fragmentCount, fragmentIndex);
 }

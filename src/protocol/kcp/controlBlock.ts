@@ -399,6 +399,7 @@ export class KcpControlBlock {
         lost = true;
         this.counters.packetsLost++;
         this.counters.packetsRetransmitted++;
+        this.counters.framesRetransmitted++;
         this.segmentsRetransmitted++;
       } else if (send.fastack[s] >= resend && send.xmit[s] <= FASTACK_LIMIT) {
         send.xmit[s]++;
@@ -406,6 +407,7 @@ export class KcpControlBlock {
         send.resendAtMs[s] = nowMs + send.rtoMs[s];
         fastRetransmits++;
         this.counters.packetsRetransmitted++;
+        this.counters.framesRetransmitted++;
         this.segmentsRetransmitted++;
       } else {
         continue;

@@ -14,8 +14,14 @@ export class KcpCounters implements EngineCounters {
   messagesSent = 0;
   /** Segments retransmitted because their RTO expired (ikcp "lost"). */
   packetsLost = 0;
-  /** Every retransmitted segment: RTO and fast retransmits. */
+  /** Every retransmitted segment: RTO and fast retransmits. ikcp packs segments into datagrams in
+   *  its flush without telling which datagram carried a resend, so this counts segments: an upper
+   *  bound on the datagrams that carried a retransmission. */
   packetsRetransmitted = 0;
+  /** Retransmitted segments (the same as packetsRetransmitted here, see above). */
+  framesRetransmitted = 0;
+  /** Every KCP datagram but an ACK-only one asks for an answer; not split out: datagramsSent. */
+  ackElicitingPacketsSent = 0;
   /** KCP cannot tell: an ACK echoes the ts of the latest copy only. Always 0. */
   spuriousRetransmissions = 0;
   /** Sessions that started (KCP has no handshake: a session starts with its first PUSH). */

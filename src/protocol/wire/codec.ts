@@ -1,7 +1,8 @@
 // Whole-datagram decode and encode into plain objects, built on the same readers and writers
 // as the engine's hot path. Used by tests, tools and fuzzing, never per packet in the engine.
 import type { Crc32c } from "../api.ts";
-import { LongHeader, writeHandshake, writeInitial, writeReject, writeRetry, writeVersionNegotiation } from "../handshake/packets.ts";
+import { readDataDestinationHigh, readDataDestinationLow, readDataPacketNumberLow32, writeDataHeader } from "./dataHeader.ts";
+import { LongHeader, writeHandshake, writeInitial, writeReject, writeRetry, writeVersionNegotiation } from "./longHeader.ts";
 import {
   FrameReader,
   FrameType,
@@ -11,7 +12,7 @@ import {
   writeMessageHeader,
   writePing,
 } from "./frames.ts";
-import { CHECKSUM_BYTES, DATA_HEADER_BYTES, MIN_DATAGRAM_BYTES, PacketType, checksumMatches, readU32be, sealDatagram, writeConnectionId, writeU32be } from "./packet.ts";
+import { CHECKSUM_BYTES, DATA_HEADER_BYTES, MIN_DATAGRAM_BYTES, PacketType, DatagramChecksum, checksumMatches, sealDatagram } from "./packet.ts";
 
 export type Frame =
   | { kind: "padding" }
@@ -22,9 +23,9 @@ export type Frame =
   | { kind: "message"; mode: number; channel: number; messageId: number; fragmentIndex: number; fragmentCount: number; totalLength: number; payload: Uint8Array };
 
 export type Packet =
-  | { type: "initial"; version: number; sourceId: bigint; initialMaxData: number; token: Uint8Array }
+  | { type: "initial"; version: number; sourceId: bigint; initialMaxData: number; maxAckDelayUs: number; token: Uint8Array }
   | { type: "retry"; version: number; destinationId: bigint; token: Uint8Array }
-  | { type: "handshake"; version: number; destinationId: bigint; sourceId: bigint; initialMaxData: number }
+  | { type: "handshake"; version: number; destinationId: bigint; sourceId: bigint; initialMaxData: number; maxAckDelayUs: number }
   | { type: "version-negotiation"; destinationId: bigint; versions: number[] }
   | { type: "reject"; version: number; destinationId: bigint; reasonCode: number }
   | { type: "data"; destinationId: bigint; packetNumberLow32: number; frames: Frame[] };
@@ -36,7 +37,7 @@ const halves = (id: bigint): [number, number] => [Number(id >> 32n) >>> 0, Numbe
 
 export function decodeDatagram(data: Uint8Array, crc32c: Crc32c): DecodeResult {
   if (data.length < MIN_DATAGRAM_BYTES) return { ok: false, reason: "truncated" };
-  if (!checksumMatches(data, crc32c)) return { ok: false, reason: "checksum" };
+  if (!checksumMatches(data, new DatagramChecksum(crc32c))) return { ok: false, reason: "checksum" };
   const type = data[0];
   if (type === PacketType.data) return decodeData(data);
   if (type < PacketType.initial || type > PacketType.reject) return { ok: false, reason: "malformed" };
@@ -48,11 +49,12 @@ export function decodeDatagram(data: Uint8Array, crc32c: Crc32c): DecodeResult {
   const sourceId = idOf(header.sourceHigh, header.sourceLow);
   if (type === PacketType.initial) {
     const initialMaxData = r.varint();
+    const maxAckDelayUs = r.varint();
     const tokenLength = r.varint();
     if (r.failure !== "" || tokenLength > 64) return fail();
     const start = r.skip(tokenLength);
     if (start < 0) return fail();
-    return { ok: true, packet: { type: "initial", version: header.version, sourceId, initialMaxData, token: data.slice(start, start + tokenLength) } };
+    return { ok: true, packet: { type: "initial", version: header.version, sourceId, initialMaxData, maxAckDelayUs, token: data.slice(start, start + tokenLength) } };
   }
   if (type === PacketType.retry) {
     const tokenLength = r.varint();
@@ -63,8 +65,9 @@ export function decodeDatagram(data: Uint8Array, crc32c: Crc32c): DecodeResult {
   }
   if (type === PacketType.handshake) {
     const initialMaxData = r.varint();
-    if (initialMaxData < 0) return fail();
-    return { ok: true, packet: { type: "handshake", version: header.version, destinationId, sourceId, initialMaxData } };
+    const maxAckDelayUs = r.varint();
+    if (r.failure !== "") return fail();
+    return { ok: true, packet: { type: "handshake", version: header.version, destinationId, sourceId, initialMaxData, maxAckDelayUs } };
   }
   if (type === PacketType.versionNegotiation) {
     const count = r.u8();
@@ -103,40 +106,39 @@ function decodeData(data: Uint8Array): DecodeResult {
       });
     }
   }
-  return { ok: true, packet: { type: "data", destinationId: idOf(readU32be(data, 1), readU32be(data, 5)), packetNumberLow32: readU32be(data, 9), frames } };
+  return { ok: true, packet: { type: "data", destinationId: idOf(readDataDestinationHigh(data), readDataDestinationLow(data)), packetNumberLow32: readDataPacketNumberLow32(data), frames } };
 }
 
 /** Encodes a packet into `out` (>= 1200 bytes); returns the datagram length. */
 export function encodeDatagram(packet: Packet, out: Uint8Array, crc32c: Crc32c): number {
+  const checksum = new DatagramChecksum(crc32c);
   switch (packet.type) {
     case "initial": {
       const [h, l] = halves(packet.sourceId);
-      return writeInitial(out, crc32c, packet.version, h, l, packet.initialMaxData, packet.token.length > 0 ? packet.token : null);
+      return writeInitial(out, checksum, packet.version, h, l, packet.initialMaxData, packet.maxAckDelayUs, packet.token.length > 0 ? packet.token : null);
     }
     case "retry": {
       const [h, l] = halves(packet.destinationId);
-      return writeRetry(out, crc32c, packet.version, h, l, packet.token);
+      return writeRetry(out, checksum, packet.version, h, l, packet.token);
     }
     case "handshake": {
       const [h, l] = halves(packet.destinationId);
       const [sh, sl] = halves(packet.sourceId);
-      return writeHandshake(out, crc32c, packet.version, h, l, sh, sl, packet.initialMaxData);
+      return writeHandshake(out, checksum, packet.version, h, l, sh, sl, packet.initialMaxData, packet.maxAckDelayUs);
     }
     case "version-negotiation": {
       const [h, l] = halves(packet.destinationId);
-      return writeVersionNegotiation(out, crc32c, h, l);
+      return writeVersionNegotiation(out, checksum, h, l);
     }
     case "reject": {
       const [h, l] = halves(packet.destinationId);
-      return writeReject(out, crc32c, packet.version, h, l, packet.reasonCode);
+      return writeReject(out, checksum, packet.version, h, l, packet.reasonCode);
     }
     case "data": {
       const [h, l] = halves(packet.destinationId);
-      out[0] = PacketType.data;
-      writeConnectionId(out, 1, h, l);
-      let p = writeU32be(out, 9, packet.packetNumberLow32);
+      let p = writeDataHeader(out, h, l, packet.packetNumberLow32);
       for (const frame of packet.frames) p = encodeFrame(frame, out, p);
-      return sealDatagram(out, p, crc32c);
+      return sealDatagram(out, p, checksum);
     }
   }
 }

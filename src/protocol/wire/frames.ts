@@ -88,6 +88,17 @@ export function writeMessageHeader(
   return writeVarint(out, p, payloadLength);
 }
 
+/** The hot-path form of a MESSAGE header: a whole (unfragmented) message. */
+export function writeWholeMessageHeader(out: Uint8Array, pos: number, modeCode: number, channel: number, messageId: number, payloadLength: number): number {
+  out[pos] = FrameType.message | (modeCode << 1);
+  out[pos + 1] = channel;
+  return writeVarint(out, writeVarint(out, pos + 2, messageId), payloadLength);
+}
+
+export function wholeMessageHeaderLength(messageId: number, payloadLength: number): number {
+  return 2 + varintLength(messageId) + varintLength(payloadLength);
+}
+
 export function messageHeaderLength(messageId: number, fragmentIndex: number, fragmentCount: number, totalLength: number, payloadLength: number): number {
   let n = 2 + varintLength(messageId) + varintLength(payloadLength);
   if (fragmentCount > 1) n += varintLength(fragmentIndex) + varintLength(fragmentCount) + varintLength(totalLength);

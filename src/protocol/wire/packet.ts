@@ -27,27 +27,26 @@ export const MIN_DATAGRAM_BYTES = 1 + CHECKSUM_BYTES;
 /** Bytes of packet number carried on the wire (the low 32 bits of a 53-bit counter). */
 export const PACKET_NUMBER_WIRE_BYTES = 4;
 
-/** CRC32C of data[0..length), through `prefix` when the caller has one (no view made). */
-export type Crc32cPrefix = (data: Uint8Array, length: number) => number;
+/** CRC32C of data[0..length): how every seal and check in the engine computes the trailer.
+ *  Each endpoint builds its own from its dependencies (no shared state), so two engines in
+ *  one process may use different checksum implementations. A class, not a bare function, so
+ *  that a plain `Crc32c` (which ignores `length`) cannot be passed where this is meant. */
+export class DatagramChecksum {
+  /** CRC32C of data[0..length), unsigned. */
+  readonly of: (data: Uint8Array, length: number) => number;
 
-let activePrefix: Crc32cPrefix | null = null;
-let activeCrc: Crc32c | null = null;
-
-/** Lets the engine route checksums of `crc32c` through an allocation-free prefix function. */
-export function registerCrc32cPrefix(crc32c: Crc32c, prefix: Crc32cPrefix | undefined): void {
-  if (prefix === undefined) return;
-  activeCrc = crc32c;
-  activePrefix = prefix;
-}
-
-function crcOfPrefix(data: Uint8Array, length: number, crc32c: Crc32c): number {
-  if (crc32c === activeCrc && activePrefix !== null) return activePrefix(data, length) >>> 0;
-  return crc32c(data.subarray(0, length)) >>> 0;
+  /** `prefix` is the allocation-free form when there is one (e.g. native
+   *  rudp_crc32c(0, data, length)); otherwise crc32c runs over a view. */
+  constructor(crc32c: Crc32c, prefix?: (data: Uint8Array, length: number) => number) {
+    this.of = prefix !== undefined
+      ? (data, length) => prefix(data, length) >>> 0
+      : (data, length) => crc32c(data.subarray(0, length)) >>> 0;
+  }
 }
 
 /** Writes the CRC32C trailer over out[0..bodyEnd); returns the datagram length. */
-export function sealDatagram(out: Uint8Array, bodyEnd: number, crc32c: Crc32c): number {
-  const crc = crcOfPrefix(out, bodyEnd, crc32c);
+export function sealDatagram(out: Uint8Array, bodyEnd: number, checksum: DatagramChecksum): number {
+  const crc = checksum.of(out, bodyEnd);
   out[bodyEnd] = crc & 0xff;
   out[bodyEnd + 1] = (crc >>> 8) & 0xff;
   out[bodyEnd + 2] = (crc >>> 16) & 0xff;
@@ -55,11 +54,11 @@ export function sealDatagram(out: Uint8Array, bodyEnd: number, crc32c: Crc32c): 
   return bodyEnd + CHECKSUM_BYTES;
 }
 
-export function checksumMatches(data: Uint8Array, crc32c: Crc32c): boolean {
+export function checksumMatches(data: Uint8Array, checksum: DatagramChecksum): boolean {
   const n = data.length;
   if (n < MIN_DATAGRAM_BYTES) return false;
   const stored = (data[n - 4] | (data[n - 3] << 8) | (data[n - 2] << 16) | (data[n - 1] << 24)) >>> 0;
-  return crcOfPrefix(data, n - CHECKSUM_BYTES, crc32c) === stored;
+  return checksum.of(data, n - CHECKSUM_BYTES) === stored;
 }
 
 export function writeU32be(out: Uint8Array, pos: number, value: number): number {

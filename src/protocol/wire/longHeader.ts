@@ -1,8 +1,7 @@
 // Long-header packets of the handshake (docs/PROTOCOL.md §3): INITIAL, RETRY, HANDSHAKE,
 // VERSION_NEGOTIATION and REJECT. Writers return the datagram length (CRC included);
 // parseLongHeader decodes the common part into a reused object.
-import type { Crc32c } from "../api.ts";
-import { ByteReader } from "../wire/byteReader.ts";
+import { ByteReader } from "./byteReader.ts";
 import {
   CHECKSUM_BYTES,
   INITIAL_MIN_BYTES,
@@ -11,10 +10,13 @@ import {
   sealDatagram,
   writeConnectionId,
   writeU32be,
-} from "../wire/packet.ts";
-import { writeVarint } from "../wire/varint.ts";
+  type DatagramChecksum,
+} from "./packet.ts";
+import { writeVarint } from "./varint.ts";
 
 export const TOKEN_BYTES_MAX = 64;
+/** Largest max ACK delay a peer may announce (QUIC's 2^14 ms); more is malformed. */
+export const MAX_ACK_DELAY_US_MAX = 16_384_000;
 
 export class LongHeader {
   readonly reader = new ByteReader();
@@ -46,11 +48,12 @@ function writeLongHeader(out: Uint8Array, type: number, version: number, dHigh: 
   return writeConnectionId(out, 13, sHigh, sLow);
 }
 
-/** INITIAL: header, initialMaxData, token, zero padding to INITIAL_MIN_BYTES in all. */
-export function writeInitial(out: Uint8Array, crc32c: Crc32c, version: number, sourceHigh: number, sourceLow: number,
-    initialMaxData: number, token: Uint8Array | null): number {
+/** INITIAL: header, transport parameters, token, zero padding to INITIAL_MIN_BYTES in all. */
+export function writeInitial(out: Uint8Array, checksum: DatagramChecksum, version: number, sourceHigh: number, sourceLow: number,
+    initialMaxData: number, maxAckDelayUs: number, token: Uint8Array | null): number {
   let p = writeLongHeader(out, PacketType.initial, version, 0, 0, sourceHigh, sourceLow);
   p = writeVarint(out, p, initialMaxData);
+  p = writeVarint(out, p, maxAckDelayUs);
   const tokenLength = token === null ? 0 : token.length;
   p = writeVarint(out, p, tokenLength);
   if (token !== null) {
@@ -59,32 +62,33 @@ export function writeInitial(out: Uint8Array, crc32c: Crc32c, version: number, s
   }
   const bodyEnd = INITIAL_MIN_BYTES - CHECKSUM_BYTES;
   out.fill(0, p, bodyEnd);
-  return sealDatagram(out, bodyEnd, crc32c);
+  return sealDatagram(out, bodyEnd, checksum);
 }
 
-export function writeRetry(out: Uint8Array, crc32c: Crc32c, version: number, clientHigh: number, clientLow: number, cookie: Uint8Array): number {
+export function writeRetry(out: Uint8Array, checksum: DatagramChecksum, version: number, clientHigh: number, clientLow: number, cookie: Uint8Array): number {
   let p = writeLongHeader(out, PacketType.retry, version, clientHigh, clientLow, 0, 0);
   p = writeVarint(out, p, cookie.length);
   out.set(cookie, p);
-  return sealDatagram(out, p + cookie.length, crc32c);
+  return sealDatagram(out, p + cookie.length, checksum);
 }
 
-export function writeHandshake(out: Uint8Array, crc32c: Crc32c, version: number, clientHigh: number, clientLow: number,
-    serverHigh: number, serverLow: number, initialMaxData: number): number {
-  const p = writeLongHeader(out, PacketType.handshake, version, clientHigh, clientLow, serverHigh, serverLow);
-  return sealDatagram(out, writeVarint(out, p, initialMaxData), crc32c);
+export function writeHandshake(out: Uint8Array, checksum: DatagramChecksum, version: number, clientHigh: number, clientLow: number,
+    serverHigh: number, serverLow: number, initialMaxData: number, maxAckDelayUs: number): number {
+  let p = writeLongHeader(out, PacketType.handshake, version, clientHigh, clientLow, serverHigh, serverLow);
+  p = writeVarint(out, p, initialMaxData);
+  return sealDatagram(out, writeVarint(out, p, maxAckDelayUs), checksum);
 }
 
 /** Version 0 in the header marks the packet; the body lists what the server speaks. */
-export function writeVersionNegotiation(out: Uint8Array, crc32c: Crc32c, clientHigh: number, clientLow: number): number {
+export function writeVersionNegotiation(out: Uint8Array, checksum: DatagramChecksum, clientHigh: number, clientLow: number): number {
   let p = writeLongHeader(out, PacketType.versionNegotiation, 0, clientHigh, clientLow, 0, 0);
   out[p++] = SUPPORTED_VERSIONS.length;
   for (const version of SUPPORTED_VERSIONS) p = writeU32be(out, p, version);
-  return sealDatagram(out, p, crc32c);
+  return sealDatagram(out, p, checksum);
 }
 
-export function writeReject(out: Uint8Array, crc32c: Crc32c, version: number, clientHigh: number, clientLow: number, reasonCode: number): number {
+export function writeReject(out: Uint8Array, checksum: DatagramChecksum, version: number, clientHigh: number, clientLow: number, reasonCode: number): number {
   const p = writeLongHeader(out, PacketType.reject, version, clientHigh, clientLow, 0, 0);
   out[p] = reasonCode;
-  return sealDatagram(out, p + 1, crc32c);
+  return sealDatagram(out, p + 1, checksum);
 }
