@@ -5,6 +5,7 @@
 // Native kernels are measured per tier (2 AVX-512+VAES, 1 AES-NI/AVX2, 0 portable).
 // Run: ./scripts/bun bench/aead.bench.ts [--runs 3] [--seconds 0.5] [--typescript]
 import { native } from "../src/native/load.ts";
+import { machineBanner } from "./machine.ts";
 import { nativeAead, typeScriptAead, type AeadBackend, type CipherName } from "../src/native/aead.ts";
 
 const packetBytes = 1200;
@@ -42,6 +43,7 @@ function runOnce(backend: AeadBackend, cipher: CipherName, seconds: number): [nu
   return [(packets * packetBytes) / elapsedS / 1e9, (packets * packetBytes) / cpuS / 1e9];
 }
 
+console.log(machineBanner());
 const runs = argument("--runs", 3);
 const seconds = argument("--seconds", 0.5);
 const backends = [nativeAead, process.argv.includes("--typescript") ? typeScriptAead : null].filter((b): b is AeadBackend => b !== null);
