@@ -62,7 +62,8 @@ class CountingHost implements RecoveryHost {
 const IN_FLIGHT = 1000;
 function inFlight(): { loss: LossDetection; host: CountingHost } {
   const sent = new SentPacketRing(1024, 1 << 15);
-  const loss = new LossDetection(sent, 2_000);
+  const loss = new LossDetection(sent);
+  loss.peerMaxAckDelayUs = 2_000;
   const flags = SentFlag.ackEliciting | SentFlag.inFlight;
   for (let i = 0; i < IN_FLIGHT; i++) {
     sent.push(i * 10, 1200, flags, 0, 0);

@@ -20,7 +20,7 @@ export type Crc32c = (data: Uint8Array) => number;
 
 export type DeliveryMode = "reliable-ordered" | "reliable-unordered" | "unreliable" | "unreliable-sequenced";
 
-export type CongestionControlName = "newreno" | "cubic" | "adaptive";
+export type CongestionControlName = "newreno" | "cubic" | "adaptive" | "bbr";
 
 /** Why a connection ended; carried on the wire in CLOSE frames (docs/PROTOCOL.md). */
 export type CloseReason =

@@ -24,7 +24,7 @@ import { TimerHeap } from "./timerHeap.ts";
 import { nodeHmacSha256, verifyCookie, writeCookie, type CookieKey } from "./handshake/cookie.ts";
 import { COOKIE_BYTES } from "./wire/cookie.ts";
 import { readDataDestinationHigh, readDataDestinationLow } from "./wire/dataHeader.ts";
-import { LongHeader, TOKEN_BYTES_MAX, writeReject, writeRetry, writeVersionNegotiation } from "./wire/longHeader.ts";
+import { LongHeader, MAX_ACK_DELAY_US_MAX, TOKEN_BYTES_MAX, writeReject, writeRetry, writeVersionNegotiation } from "./wire/longHeader.ts";
 import { closeReasonCode, closeReasonFromCode } from "./wire/closeReasons.ts";
 import { FrameReader, deliveryModeCode } from "./wire/frames.ts";
 import {
@@ -192,6 +192,9 @@ export class Endpoint implements Engine, ConnectionContext {
     const counters = this.counters;
     counters.unvalidatedBytesReceived += data.length;
     if (data.length < INITIAL_MIN_BYTES) return counters.drop("initial-too-small");
+    // Exactly 1200 (PROTOCOL.md §3): a larger one would let a client make the server's reply
+    // budget depend on a size the path may not carry.
+    if (data.length > INITIAL_MIN_BYTES) return counters.drop("malformed");
     const header = this.longHeader;
     if (header.version !== PROTOCOL_VERSION) {
       counters.drop("version");
@@ -201,9 +204,10 @@ export class Endpoint implements Engine, ConnectionContext {
     }
     const reader = header.reader;
     const initialMaxData = reader.varint();
+    const maxAckDelayUs = reader.varint();
     const tokenLength = reader.varint();
     if (reader.failure !== "") return counters.drop(reader.failure);
-    if (tokenLength > TOKEN_BYTES_MAX) return counters.drop("malformed");
+    if (tokenLength > TOKEN_BYTES_MAX || maxAckDelayUs > MAX_ACK_DELAY_US_MAX) return counters.drop("malformed");
     const tokenStart = reader.skip(tokenLength);
     if (tokenStart < 0) return counters.drop("truncated");
     if (tokenLength === 0) return this.sendRetry(nowUs, from, data.length);
@@ -230,7 +234,7 @@ export class Endpoint implements Engine, ConnectionContext {
     }
     const connection = this.openConnection(nowUs, from, this.config.congestionControl);
     if (connection === null) return;
-    connection.acceptAsServer(nowUs, header.sourceHigh, header.sourceLow, initialMaxData);
+    connection.acceptAsServer(nowUs, header.sourceHigh, header.sourceLow, initialMaxData, maxAckDelayUs);
     this.byClient.set(clientKey, connection);
     this.clientKeys.set(connection, clientKey);
     counters.handshakesCompleted++;
@@ -279,8 +283,10 @@ export class Endpoint implements Engine, ConnectionContext {
       connection.onRetry(nowUs, data.slice(start, start + tokenLength));
     } else if (header.type === PacketType.handshake) {
       const initialMaxData = reader.varint();
-      if (initialMaxData < 0) return counters.drop(reader.failure);
-      connection.onHandshake(nowUs, header.sourceHigh, header.sourceLow, initialMaxData);
+      const maxAckDelayUs = reader.varint();
+      if (reader.failure !== "") return counters.drop(reader.failure);
+      if (maxAckDelayUs > MAX_ACK_DELAY_US_MAX) return counters.drop("malformed");
+      connection.onHandshake(nowUs, header.sourceHigh, header.sourceLow, initialMaxData, maxAckDelayUs);
     } else {
       const code = reader.u8();
       if (code < 0) return counters.drop("truncated");

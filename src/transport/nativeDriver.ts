@@ -15,6 +15,9 @@ import {
 } from "../native/index.ts";
 import { addressInUseError, RudpError } from "../errors.ts";
 import type { TransportAddress } from "./addressBook.ts";
+
+/** type byte + CRC32C trailer (PROTOCOL.md §2). */
+const MIN_DATAGRAM_BYTES = 5;
 import { emptyDriverCounters, type BufferPoolStats, type DatagramDriver, type DatagramSink, type DriverCounters, type DriverOptions } from "./driver.ts";
 
 const SOCKET_BUFFER_BYTES = 8 << 20;
@@ -197,7 +200,10 @@ class NativeDriver implements DatagramDriver {
     this.stats.datagramsReceived++;
     this.stats.bytesReceived += length;
     if (!checksumOk) {
-      this.stats.drops.checksum = (this.stats.drops.checksum ?? 0) + 1;
+      // The receive thread cannot verify a datagram with no room for a trailer: that one is
+      // short, not corrupt (PROTOCOL.md §2: under 5 bytes is `truncated`).
+      const reason = length < MIN_DATAGRAM_BYTES ? "truncated" : "checksum";
+      this.stats.drops[reason] = (this.stats.drops[reason] ?? 0) + 1;
       return;
     }
     this.sink(buffer.subarray(offset, offset + length), this.intern(addressBuffer, addressOffset));

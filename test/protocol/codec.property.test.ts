@@ -62,9 +62,9 @@ const frame: fc.Arbitrary<Frame> = fc.oneof(
 
 const packet: fc.Arbitrary<Packet> = fc.oneof(
   fc.record({ type: fc.constant("data" as const), destinationId: id, packetNumberLow32: fc.nat({ max: 0xffffffff }), frames: fc.array(frame, { maxLength: 6 }) }),
-  fc.record({ type: fc.constant("initial" as const), version: fc.nat({ max: 0xffffffff }), sourceId: id, initialMaxData: varint, token: fc.uint8Array({ maxLength: 64 }) }),
+  fc.record({ type: fc.constant("initial" as const), version: fc.nat({ max: 0xffffffff }), sourceId: id, initialMaxData: varint, maxAckDelayUs: fc.integer({ min: 0, max: 16_384_000 }), token: fc.uint8Array({ maxLength: 64 }) }),
   fc.record({ type: fc.constant("retry" as const), version: fc.nat({ max: 0xffffffff }), destinationId: id, token: fc.uint8Array({ maxLength: 64 }) }),
-  fc.record({ type: fc.constant("handshake" as const), version: fc.nat({ max: 0xffffffff }), destinationId: id, sourceId: id, initialMaxData: varint }),
+  fc.record({ type: fc.constant("handshake" as const), version: fc.nat({ max: 0xffffffff }), destinationId: id, sourceId: id, initialMaxData: varint, maxAckDelayUs: fc.integer({ min: 0, max: 16_384_000 }) }),
   fc.record({ type: fc.constant("reject" as const), version: fc.nat({ max: 0xffffffff }), destinationId: id, reasonCode: fc.integer({ min: 0, max: 255 }) }),
 );
 

@@ -11,7 +11,7 @@ const victim: PeerAddress = { family: 4, host: "192.0.2.77", port: 7777 };
 
 function initial(token: Uint8Array = new Uint8Array(0), version = 1, sourceId = 0x0102030405060708n): Uint8Array {
   const out = new Uint8Array(1500);
-  const n = encodeDatagram({ type: "initial", version, sourceId, initialMaxData: 1 << 20, token }, out, crc32c);
+  const n = encodeDatagram({ type: "initial", version, sourceId, initialMaxData: 1 << 20, maxAckDelayUs: 2_000, token }, out, crc32c);
   return out.slice(0, n);
 }
 

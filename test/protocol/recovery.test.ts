@@ -98,7 +98,8 @@ function ackFrame(ranges: number[], delayUs = 0): FrameReader {
 
 function setup(packets: number, intervalUs = 1_000) {
   const sent = new SentPacketRing(8, 1 << 12);
-  const loss = new LossDetection(sent, 2_000);
+  const loss = new LossDetection(sent);
+  loss.peerMaxAckDelayUs = 2_000;
   const flags = SentFlag.ackEliciting | SentFlag.inFlight;
   for (let i = 0; i < packets; i++) {
     sent.push(i * intervalUs, 1200, flags, 0, 0);
@@ -237,7 +238,8 @@ describe("regressions found by the simulator (test/sim/FINDINGS.md)", () => {
     };
     for (let run = 0; run < 2000; run++) {
       const sent = new SentPacketRing(8, 64);
-      const loss = new LossDetection(sent, 2_000);
+      const loss = new LossDetection(sent);
+      loss.peerMaxAckDelayUs = 2_000;
       const host = new Host(sent);
       const flags = SentFlag.ackEliciting | SentFlag.inFlight;
       const t0 = 100_000 + random() * 500_000;

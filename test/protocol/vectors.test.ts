@@ -51,7 +51,7 @@ describe("PROTOCOL.md vectors", () => {
 
   test("initial", () => {
     expect(vectors.get("initial")!.length).toBe(1200);
-    expect(decode("initial")).toEqual({ type: "initial", version: 1, sourceId: client, initialMaxData: 4194304, token: new Uint8Array(0) });
+    expect(decode("initial")).toEqual({ type: "initial", version: 1, sourceId: client, initialMaxData: 4194304, maxAckDelayUs: 2000, token: new Uint8Array(0) });
     const withToken = decode("initial-token");
     expect(withToken.type === "initial" && withToken.token.length).toBe(24);
   });
@@ -59,7 +59,7 @@ describe("PROTOCOL.md vectors", () => {
   test("retry, handshake, version negotiation, reject", () => {
     const retry = decode("retry");
     expect(retry.type === "retry" && retry.destinationId).toBe(client);
-    expect(decode("handshake")).toEqual({ type: "handshake", version: 1, destinationId: client, sourceId: server, initialMaxData: 4194304 });
+    expect(decode("handshake")).toEqual({ type: "handshake", version: 1, destinationId: client, sourceId: server, initialMaxData: 4194304, maxAckDelayUs: 25000 });
     expect(decode("version-negotiation")).toEqual({ type: "version-negotiation", destinationId: client, versions: [1] });
     expect(decode("reject")).toEqual({ type: "reject", version: 1, destinationId: client, reasonCode: 6 });
   });

@@ -68,8 +68,9 @@ describe("long header (wire/longHeader.ts)", () => {
     expect([header.type, header.version, header.destinationHigh, header.destinationLow, header.sourceHigh, header.sourceLow])
       .toEqual([0x03, 1, clientHigh, clientLow, serverHigh, serverLow]);
     expect(header.reader.varint()).toBe(4 * 1024 * 1024);
+    expect(header.reader.varint()).toBe(25_000);
     const out = new Uint8Array(64);
-    expect(hex(out.subarray(0, writeHandshake(out, checksum, 1, clientHigh, clientLow, serverHigh, serverLow, 4 * 1024 * 1024)))).toBe(hex(bytes));
+    expect(hex(out.subarray(0, writeHandshake(out, checksum, 1, clientHigh, clientLow, serverHigh, serverLow, 4 * 1024 * 1024, 25_000)))).toBe(hex(bytes));
   });
 
   test("retry and reject vectors come out of their writers", () => {

@@ -37,7 +37,7 @@ export function randomConnectionId(): ConnectionId {
 
 export function craftInitial(source: ConnectionId, token: Uint8Array | null, version = PROTOCOL_VERSION): Uint8Array {
   const out = new Uint8Array(DATAGRAM_BYTES_MAX);
-  const length = writeInitial(out, checksum, version, source.high, source.low, CRAFTED_INITIAL_MAX_DATA, token);
+  const length = writeInitial(out, checksum, version, source.high, source.low, CRAFTED_INITIAL_MAX_DATA, 2_000, token);
   return out.slice(0, length);
 }
 

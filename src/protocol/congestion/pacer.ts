@@ -13,8 +13,9 @@
 // departure time has come, and the next deadline is the first one that has not.
 // The engine reads no clock: the departure times are arithmetic on the rate.
 
-/** RFC 9002: pace at 1.25 x cwnd / smoothed RTT when the controller has no rate of its own. */
-export const PACING_GAIN = 1.25;
+import { windowPacingRate } from "./controller.ts";
+
+export { PACING_GAIN } from "./controller.ts";
 /** A burst is what the rate delivers in this long: one or two event-loop turns of a 1 ms timer. */
 export const SEND_QUANTUM_US = 2_000;
 export const SEND_QUANTUM_PACKETS_MIN = 2;
@@ -35,10 +36,10 @@ export class Pacer {
 
   /** Loss-based controllers: rate = 1.25 x window / smoothed RTT. */
   setRate(windowBytes: number, smoothedRttUs: number): void {
-    this.setRateBytesPerUs((PACING_GAIN * windowBytes) / Math.max(smoothedRttUs, 1));
+    this.setRateBytesPerUs(windowPacingRate(windowBytes, smoothedRttUs));
   }
 
-  /** Model-based controllers (BBR) give the rate itself. */
+  /** The controller's rate (BBR's model, or windowPacingRate for the loss-based ones). */
   setRateBytesPerUs(rateBytesPerUs: number): void {
     if (rateBytesPerUs === this.rateBytesPerUs) return;
     this.rateBytesPerUs = rateBytesPerUs;

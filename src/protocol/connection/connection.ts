@@ -105,7 +105,7 @@ export class Connection implements RecoveryHost, MessageSink {
       config.messagesQueuedMaxPerConnection, fragmentPayloadMax);
     this.reassembly = new Reassembly(context, config.reassemblyBytesPerConnection, config.maxMessageBytes);
     this.channels = new ReceiveChannels(this, this.reassembly);
-    this.recovery = new LossDetection(this.sent, config.maxAckDelayUs);
+    this.recovery = new LossDetection(this.sent);
     this.pacer = new Pacer(config.mtuBytes);
     this.timers = new ConnectionTimers(nowUs, config.idleTimeoutUs, config.keepaliveIntervalUs, this.recovery, this.ack, this.handshake);
     const seed = new Uint8Array(4);
@@ -214,7 +214,7 @@ export class Connection implements RecoveryHost, MessageSink {
   /** Sends CLOSE (unless `notifyPeer` is false), emits "closed", and waits 3 PTO for stragglers. */
   private beginClosing(nowUs: number, notifyPeer: boolean): void {
     this.state = ConnectionState.closing;
-    this.closing.begin(nowUs, notifyPeer, this.recovery.rtt.probeTimeoutUs(this.context.config.maxAckDelayUs));
+    this.closing.begin(nowUs, notifyPeer, this.recovery.probeTimeoutUs());
     this.emitClosed();
   }
 
@@ -252,9 +252,9 @@ export class Connection implements RecoveryHost, MessageSink {
     }
   }
 
-  onHandshake(nowUs: number, serverHigh: number, serverLow: number, initialMaxData: number): void {
+  onHandshake(nowUs: number, serverHigh: number, serverLow: number, initialMaxData: number, maxAckDelayUs: number): void {
     if (this.state !== ConnectionState.handshaking) return; // a duplicate reply
-    this.setPeer(serverHigh, serverLow, initialMaxData);
+    this.setPeer(serverHigh, serverLow, initialMaxData, maxAckDelayUs);
     this.state = ConnectionState.connected;
     this.timers.onPeerHeard(nowUs);
     this.context.counters.handshakesCompleted++;
@@ -264,17 +264,19 @@ export class Connection implements RecoveryHost, MessageSink {
   }
 
   /** Server side: the connection starts connected once the cookie came back. */
-  acceptAsServer(nowUs: number, clientHigh: number, clientLow: number, initialMaxData: number): void {
-    this.setPeer(clientHigh, clientLow, initialMaxData);
+  acceptAsServer(nowUs: number, clientHigh: number, clientLow: number, initialMaxData: number, maxAckDelayUs: number): void {
+    this.setPeer(clientHigh, clientLow, initialMaxData, maxAckDelayUs);
     this.state = ConnectionState.connected;
     this.handshake.acceptAsServer(nowUs);
   }
 
-  private setPeer(high: number, low: number, initialMaxData: number): void {
+  /** The peer's transport parameters (PROTOCOL.md §3): its window and how long it may sit on an ACK. */
+  private setPeer(high: number, low: number, initialMaxData: number, maxAckDelayUs: number): void {
     this.peerHigh = high;
     this.peerLow = low;
     this.builder.setPeerId(high, low);
     this.flow.onPeerMaxData(initialMaxData);
+    this.recovery.peerMaxAckDelayUs = maxAckDelayUs;
   }
 
   /** The client sent its INITIAL again: it is alive, and our HANDSHAKE was lost. */
@@ -551,7 +553,7 @@ export class Connection implements RecoveryHost, MessageSink {
     if (state === ConnectionState.handshaking) return this.buildInitial(nowUs, out);
     if (this.handshake.takeReplyPending()) {
       return writeHandshake(out, this.context.checksum, PROTOCOL_VERSION, this.peerHigh, this.peerLow, this.localHigh, this.localLow,
-        this.flow.advertisedMaxData);
+        this.flow.advertisedMaxData, this.context.config.maxAckDelayUs);
     }
     if (state === ConnectionState.closed) return 0;
     if (state === ConnectionState.closing) {
@@ -566,6 +568,6 @@ export class Connection implements RecoveryHost, MessageSink {
   private buildInitial(nowUs: number, out: Uint8Array): number {
     if (!this.handshake.takeInitialDue(nowUs)) return 0;
     return writeInitial(out, this.context.checksum, PROTOCOL_VERSION, this.localHigh, this.localLow, this.flow.advertisedMaxData,
-      this.handshake.cookie);
+      this.context.config.maxAckDelayUs, this.handshake.cookie);
   }
 }

@@ -41,8 +41,15 @@ export class LossDetection {
 
   constructor(
     readonly sent: SentPacketRing,
-    private readonly maxAckDelayUs: number,
   ) {}
+
+  /** The peer's announced max ACK delay (its transport parameter, PROTOCOL.md §3): what it may
+   *  add before acknowledging, so part of every PTO; 0 until the handshake tells it. */
+  peerMaxAckDelayUs = 0;
+
+  probeTimeoutUs(): number {
+    return this.rtt.probeTimeoutUs(this.peerMaxAckDelayUs);
+  }
 
   onPacketSent(nowUs: number, flags: number): void {
     if ((flags & SentFlag.ackEliciting) !== 0) {
@@ -109,7 +116,7 @@ export class LossDetection {
     if (!newlyAcked) return AckVerdict.ok;
     if (largest > this.largestAckedPn) this.largestAckedPn = largest;
     if (largestNewlyAckedElicitingTimeUs >= 0) {
-      this.rtt.update(nowUs - largestNewlyAckedElicitingTimeUs, Math.min(frame.ackDelayUs, this.maxAckDelayUs));
+      this.rtt.update(nowUs - largestNewlyAckedElicitingTimeUs, Math.min(frame.ackDelayUs, this.peerMaxAckDelayUs));
     }
     this.detectLost(nowUs, host);
     this.ptoCount = 0;
@@ -128,7 +135,7 @@ export class LossDetection {
     // A run of lost ack-eliciting packets with no acknowledged one in between (RFC 9002 §7.6).
     let runStartUs = -1;
     let persistent = false;
-    const persistentSpanUs = this.rtt.hasSample ? 3 * this.rtt.probeTimeoutUs(this.maxAckDelayUs) : Infinity;
+    const persistentSpanUs = this.rtt.hasSample ? 3 * this.probeTimeoutUs() : Infinity;
     for (let pn = sent.firstPn; pn < end; pn++) {
       const i = sent.indexOf(pn);
       const flags = sent.flags[i];
@@ -162,14 +169,14 @@ export class LossDetection {
   /** Lost packets stay recorded for the loss delay and one PTO more, long enough to see a
    *  late ACK as spurious even when the reordering window has grown to an RTT. */
   popResolved(nowUs: number): void {
-    this.sent.popResolved(nowUs - this.lossDelayUs() - this.rtt.probeTimeoutUs(this.maxAckDelayUs));
+    this.sent.popResolved(nowUs - this.lossDelayUs() - this.probeTimeoutUs());
   }
 
   /** The loss-detection timer: the time threshold if armed, else the PTO. */
   timerUs(): number {
     if (this.lossTimeUs !== Infinity) return this.lossTimeUs;
     if (this.ackElicitingInFlight === 0) return Infinity;
-    return this.lastAckElicitingSentUs + this.rtt.probeTimeoutUs(this.maxAckDelayUs) * 2 ** Math.min(this.ptoCount, 16);
+    return this.lastAckElicitingSentUs + this.probeTimeoutUs() * 2 ** Math.min(this.ptoCount, 16);
   }
 
   /** Returns true when the timer was a PTO (the caller must send probes). */

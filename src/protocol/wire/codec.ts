@@ -23,9 +23,9 @@ export type Frame =
   | { kind: "message"; mode: number; channel: number; messageId: number; fragmentIndex: number; fragmentCount: number; totalLength: number; payload: Uint8Array };
 
 export type Packet =
-  | { type: "initial"; version: number; sourceId: bigint; initialMaxData: number; token: Uint8Array }
+  | { type: "initial"; version: number; sourceId: bigint; initialMaxData: number; maxAckDelayUs: number; token: Uint8Array }
   | { type: "retry"; version: number; destinationId: bigint; token: Uint8Array }
-  | { type: "handshake"; version: number; destinationId: bigint; sourceId: bigint; initialMaxData: number }
+  | { type: "handshake"; version: number; destinationId: bigint; sourceId: bigint; initialMaxData: number; maxAckDelayUs: number }
   | { type: "version-negotiation"; destinationId: bigint; versions: number[] }
   | { type: "reject"; version: number; destinationId: bigint; reasonCode: number }
   | { type: "data"; destinationId: bigint; packetNumberLow32: number; frames: Frame[] };
@@ -49,11 +49,12 @@ export function decodeDatagram(data: Uint8Array, crc32c: Crc32c): DecodeResult {
   const sourceId = idOf(header.sourceHigh, header.sourceLow);
   if (type === PacketType.initial) {
     const initialMaxData = r.varint();
+    const maxAckDelayUs = r.varint();
     const tokenLength = r.varint();
     if (r.failure !== "" || tokenLength > 64) return fail();
     const start = r.skip(tokenLength);
     if (start < 0) return fail();
-    return { ok: true, packet: { type: "initial", version: header.version, sourceId, initialMaxData, token: data.slice(start, start + tokenLength) } };
+    return { ok: true, packet: { type: "initial", version: header.version, sourceId, initialMaxData, maxAckDelayUs, token: data.slice(start, start + tokenLength) } };
   }
   if (type === PacketType.retry) {
     const tokenLength = r.varint();
@@ -64,8 +65,9 @@ export function decodeDatagram(data: Uint8Array, crc32c: Crc32c): DecodeResult {
   }
   if (type === PacketType.handshake) {
     const initialMaxData = r.varint();
-    if (initialMaxData < 0) return fail();
-    return { ok: true, packet: { type: "handshake", version: header.version, destinationId, sourceId, initialMaxData } };
+    const maxAckDelayUs = r.varint();
+    if (r.failure !== "") return fail();
+    return { ok: true, packet: { type: "handshake", version: header.version, destinationId, sourceId, initialMaxData, maxAckDelayUs } };
   }
   if (type === PacketType.versionNegotiation) {
     const count = r.u8();
@@ -113,7 +115,7 @@ export function encodeDatagram(packet: Packet, out: Uint8Array, crc32c: Crc32c):
   switch (packet.type) {
     case "initial": {
       const [h, l] = halves(packet.sourceId);
-      return writeInitial(out, checksum, packet.version, h, l, packet.initialMaxData, packet.token.length > 0 ? packet.token : null);
+      return writeInitial(out, checksum, packet.version, h, l, packet.initialMaxData, packet.maxAckDelayUs, packet.token.length > 0 ? packet.token : null);
     }
     case "retry": {
       const [h, l] = halves(packet.destinationId);
@@ -122,7 +124,7 @@ export function encodeDatagram(packet: Packet, out: Uint8Array, crc32c: Crc32c):
     case "handshake": {
       const [h, l] = halves(packet.destinationId);
       const [sh, sl] = halves(packet.sourceId);
-      return writeHandshake(out, checksum, packet.version, h, l, sh, sl, packet.initialMaxData);
+      return writeHandshake(out, checksum, packet.version, h, l, sh, sl, packet.initialMaxData, packet.maxAckDelayUs);
     }
     case "version-negotiation": {
       const [h, l] = halves(packet.destinationId);

@@ -15,6 +15,8 @@ import {
 import { writeVarint } from "./varint.ts";
 
 export const TOKEN_BYTES_MAX = 64;
+/** Largest max ACK delay a peer may announce (QUIC's 2^14 ms); more is malformed. */
+export const MAX_ACK_DELAY_US_MAX = 16_384_000;
 
 export class LongHeader {
   readonly reader = new ByteReader();
@@ -46,11 +48,12 @@ function writeLongHeader(out: Uint8Array, type: number, version: number, dHigh: 
   return writeConnectionId(out, 13, sHigh, sLow);
 }
 
-/** INITIAL: header, initialMaxData, token, zero padding to INITIAL_MIN_BYTES in all. */
+/** INITIAL: header, transport parameters, token, zero padding to INITIAL_MIN_BYTES in all. */
 export function writeInitial(out: Uint8Array, checksum: DatagramChecksum, version: number, sourceHigh: number, sourceLow: number,
-    initialMaxData: number, token: Uint8Array | null): number {
+    initialMaxData: number, maxAckDelayUs: number, token: Uint8Array | null): number {
   let p = writeLongHeader(out, PacketType.initial, version, 0, 0, sourceHigh, sourceLow);
   p = writeVarint(out, p, initialMaxData);
+  p = writeVarint(out, p, maxAckDelayUs);
   const tokenLength = token === null ? 0 : token.length;
   p = writeVarint(out, p, tokenLength);
   if (token !== null) {
@@ -70,9 +73,10 @@ export function writeRetry(out: Uint8Array, checksum: DatagramChecksum, version:
 }
 
 export function writeHandshake(out: Uint8Array, checksum: DatagramChecksum, version: number, clientHigh: number, clientLow: number,
-    serverHigh: number, serverLow: number, initialMaxData: number): number {
-  const p = writeLongHeader(out, PacketType.handshake, version, clientHigh, clientLow, serverHigh, serverLow);
-  return sealDatagram(out, writeVarint(out, p, initialMaxData), checksum);
+    serverHigh: number, serverLow: number, initialMaxData: number, maxAckDelayUs: number): number {
+  let p = writeLongHeader(out, PacketType.handshake, version, clientHigh, clientLow, serverHigh, serverLow);
+  p = writeVarint(out, p, initialMaxData);
+  return sealDatagram(out, writeVarint(out, p, maxAckDelayUs), checksum);
 }
 
 /** Version 0 in the header marks the packet; the body lists what the server speaks. */
