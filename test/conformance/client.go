@@ -67,6 +67,7 @@ type client struct {
 	datagramsSent, datagramsReceived  int
 	bytesSent, bytesReceived          int
 	droppedByLossIn, droppedByLossOut int
+	neverOnWire                       map[uint64]bool // packet numbers the send loss dropped
 	longPackets                       []longPacket
 	closeReceived                     *closeFrame
 	maxDataReceived                   []uint64
@@ -160,6 +161,9 @@ func (c *client) read(until time.Time) []byte {
 	}
 	c.datagramsReceived++
 	c.bytesReceived += n
+	if n > mtuBytes {
+		c.violation("a %d-byte datagram from the server, over mtuBytes %d (§1; the test server runs with the default)", n, mtuBytes)
+	}
 	return buf[:n]
 }
 
@@ -388,6 +392,10 @@ func (c *client) transmit(b []byte, eliciting bool, frags []*outFrag) {
 	d := seal(b)
 	if c.opts.sendLoss > 0 && c.loss.Float64() < c.opts.sendLoss {
 		c.droppedByLossOut++
+		if c.neverOnWire == nil {
+			c.neverOnWire = map[uint64]bool{}
+		}
+		c.neverOnWire[pn] = true
 		return
 	}
 	c.writeRaw(d)
@@ -606,6 +614,12 @@ func (c *client) onAck(a ackFrame) {
 	c.acksReceived = append(c.acksReceived, a)
 	if a.largest >= c.nextPN {
 		c.violation("ACK of packet %d, never sent (next is %d)", a.largest, c.nextPN)
+	}
+	for pn := range c.neverOnWire {
+		if a.covers(pn) {
+			c.violation("ACK covers packet %d, which the client's send loss never put on the wire", pn)
+			delete(c.neverOnWire, pn)
+		}
 	}
 	newlyAcked := false
 	for pn, p := range c.inFlight {

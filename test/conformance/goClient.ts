@@ -2,6 +2,7 @@
 // Go, into test/conformance/bin (not committed), as bench/loadgen/systems/kcp.ts does for the
 // KCP peer. Rebuilt when a .go file is newer than the binary; Go's own build cache does the rest.
 import { existsSync, readdirSync, statSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 
 export const conformanceDirectory = import.meta.dir;
@@ -20,13 +21,19 @@ export function ensureConformanceClientBuilt(go: string): string {
   const build = Bun.spawnSync([go, "build", "-o", "bin/conformance", "."], {
     cwd: conformanceDirectory,
     // Standard library only: no module download may happen (GOPROXY=off), nor a toolchain switch.
-    env: { ...process.env, GOFLAGS: "-mod=mod", GOPROXY: "off", GOTOOLCHAIN: "local" },
+    env: { ...process.env, GOFLAGS: "-mod=mod", GOPROXY: "off", GOTOOLCHAIN: "local", ...goCacheFallback() },
     stdout: "pipe",
     stderr: "pipe",
     timeout: 120_000,
   });
   if (build.exitCode !== 0) throw new Error(`go build of the conformance client failed: ${build.stderr.toString().trim()}`);
   return conformanceBinary;
+}
+
+/** Go needs a build cache; without HOME or XDG_CACHE_HOME (some CI shells) give it one in tmp. */
+function goCacheFallback(): Record<string, string> {
+  if (process.env.GOCACHE || process.env.HOME || process.env.XDG_CACHE_HOME) return {};
+  return { GOCACHE: join(tmpdir(), "bun-rudp-go-build") };
 }
 
 export interface CaseResult {
