@@ -35,11 +35,23 @@ export interface CaseResult {
   output: string;
 }
 
-/** Runs one case; the client prints "PASS <case> ...: detail" or "FAIL <case> ...: why". */
-export async function runCase(binary: string, args: string[], timeoutMs: number): Promise<CaseResult> {
+/**
+ * Runs one case; the client prints "PASS <case> ...: detail" or "FAIL <case> ...: why".
+ * `onOutput` sees the stdout so far after each chunk (close-server waits for READY with it).
+ */
+export async function runCase(binary: string, args: string[], timeoutMs: number, onOutput?: (stdout: string) => Promise<void>): Promise<CaseResult> {
   const child = Bun.spawn([binary, ...args], { stdout: "pipe", stderr: "pipe" });
   const timer = setTimeout(() => child.kill("SIGKILL"), timeoutMs);
-  const [stdout, stderr, exitCode] = await Promise.all([new Response(child.stdout).text(), new Response(child.stderr).text(), child.exited]);
+  const readStdout = async () => {
+    let text = "";
+    const decoder = new TextDecoder();
+    for await (const chunk of child.stdout as ReadableStream<Uint8Array>) {
+      text += decoder.decode(chunk);
+      if (onOutput) await onOutput(text);
+    }
+    return text;
+  };
+  const [stdout, stderr, exitCode] = await Promise.all([readStdout(), new Response(child.stderr).text(), child.exited]);
   clearTimeout(timer);
   const output = stdout + stderr;
   const line = output.split("\n").find((l) => l.startsWith("PASS ") || l.startsWith("FAIL ")) ?? `no result line (exit ${exitCode}, killed after ${timeoutMs} ms?)`;
