@@ -30,6 +30,7 @@ var cases = map[string]caseFunc{
 	"amplification":             caseAmplification,
 	"initial-size":              caseInitialSize,
 	"vectors":                   caseVectors,
+	"server-full":               caseServerFull,
 	"handshake-repeat":          caseHandshakeRepeat,
 	"duplicate-packet":          caseDuplicatePacket,
 	"unknown-frame":             caseUnknownFrame,

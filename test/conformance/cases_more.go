@@ -124,3 +124,40 @@ func caseShortDatagram(ctx caseContext) (string, error) {
 	}
 	return fmt.Sprintf("datagrams of 1..4 bytes dropped: drops.truncated %v -> %v; the connection still echoes", before, after), checkViolations(c)
 }
+
+// caseServerFull runs against a server started with --max-connections 1: with one connection
+// open, a second client is answered with REJECT(server-full) (§3), within the amplification bound.
+func caseServerFull(ctx caseContext) (string, error) {
+	first, _, err := connect(ctx, options{})
+	if err != nil {
+		return "", fmt.Errorf("first client: %w", err)
+	}
+	defer first.close()
+	first.runUntil(time.Second, func() bool { return first.largestAcked >= 0 })
+	second, err := newClient(ctx.server, options{seed: ctx.seed + 77})
+	if err != nil {
+		return "", err
+	}
+	defer second.close()
+	second.writeRaw(buildInitial(protocolVersion, second.id, 4<<20, nil, initialBytes))
+	p := second.awaitLong(time.Second, typeRetry, typeReject, typeHandshake)
+	if p != nil && p.typ == typeRetry {
+		r := reader{b: p.body}
+		cookie := r.take(int(r.varint()))
+		second.writeRaw(buildInitial(protocolVersion, second.id, 4<<20, cookie, initialBytes))
+		p = second.awaitLong(time.Second, typeReject, typeHandshake)
+	}
+	if p == nil {
+		return "", fmt.Errorf("the second client got no answer (want REJECT server-full)")
+	}
+	if p.typ != typeReject {
+		return "", fmt.Errorf("the second client got type %d with --max-connections 1, want REJECT (5)", p.typ)
+	}
+	if len(p.body) != 1 || p.body[0] != 6 || p.dst != second.id || p.version != protocolVersion {
+		return "", fmt.Errorf("REJECT version %d dst %x body %x, want version 1, the client's ID, reason 6 (server-full)", p.version, p.dst, p.body)
+	}
+	if second.bytesReceived > 3*second.bytesSent {
+		return "", fmt.Errorf("%d bytes back for %d sent", second.bytesReceived, second.bytesSent)
+	}
+	return fmt.Sprintf("second client: REJECT server-full after %d datagrams sent; the first connection stays", second.datagramsSent), checkViolations(first)
+}

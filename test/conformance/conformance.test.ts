@@ -61,10 +61,10 @@ const knownDisagreements: Record<string, KnownDisagreement> = {
 };
 
 /** Cases that stop their own server. */
-const ownServerCases = ["close-server"];
+const ownServerCases = ["close-server", "server-full"];
 
-async function startServer(): Promise<ServerProcess> {
-  return startServerProcess(["--host", "127.0.0.1", "--port", "0", "--metrics-port", String(await freePort()), "--log-level", "info"]);
+async function startServer(extra: string[] = []): Promise<ServerProcess> {
+  return startServerProcess(["--host", "127.0.0.1", "--port", "0", "--metrics-port", String(await freePort()), "--log-level", "info", ...extra]);
 }
 
 function caseArgs(server: ServerProcess, name: string): string[] {
@@ -126,6 +126,18 @@ describe("conformance client (Go, from PROTOCOL.md)", () => {
       expect(result.line.startsWith("PASS close-server ")).toBe(true);
     } finally {
       own.process.kill("SIGKILL");
+    }
+  }, CASE_TIMEOUT_MS + 17_000);
+
+  goTest("case server-full (a server with --max-connections 1)", async () => {
+    const own = await startServer(["--max-connections", "1"]);
+    try {
+      const result = await runCase(binary, caseArgs(own, "server-full"), CASE_TIMEOUT_MS);
+      console.log(result.line);
+      reportFailure(result, own);
+      expect(result.line.startsWith("PASS server-full ")).toBe(true);
+    } finally {
+      await own.stop();
     }
   }, CASE_TIMEOUT_MS + 17_000);
 });
