@@ -19,6 +19,7 @@ import { createController } from "./congestion/factory.ts";
 import { Connection, EnqueueResult, type ConnectionContext } from "./connection/connection.ts";
 import { Counters } from "./counters.ts";
 import { EventQueue } from "./events.ts";
+import { InvariantViolation, invariantFailed } from "./invariant.ts";
 import { TimerHeap } from "./timerHeap.ts";
 import { nodeHmacSha256, verifyCookie, writeCookie, type CookieKey } from "./handshake/cookie.ts";
 import { COOKIE_BYTES } from "./wire/cookie.ts";
@@ -109,16 +110,51 @@ export class Endpoint implements Engine, ConnectionContext {
   // ------------------------------------------------------------------ network input
 
   handleDatagram(nowUs: number, data: Uint8Array, from: PeerAddress): void {
+    nowUs = this.integerTime(nowUs);
     this.lastNowUs = nowUs;
     const counters = this.counters;
     counters.datagramsReceived++;
     counters.bytesReceived += data.length;
     try {
       this.dispatch(nowUs, data, from);
-    } catch {
-      // A bug, not an input error; network input must never take the engine down.
+    } catch (error) {
+      // A bug, not an input error: loud under tests and the simulator; in production network
+      // input must never take the engine down.
+      if (this.config.strictInvariants) throw error;
       counters.drop("internal-error");
     }
+  }
+
+  // ------------------------------------------------------------------ invariants (invariant.ts)
+
+  /** Engine time is integer microseconds: a fractional `nowUs` (an unfloored clock) once
+   *  livelocked a loss timer (test/sim/FINDINGS.md, finding 1). */
+  private integerTime(nowUs: number): number {
+    if (Number.isInteger(nowUs) || nowUs === Infinity) return nowUs;
+    if (this.config.strictInvariants) invariantFailed(`nowUs must be integer microseconds, got ${nowUs}: floor the clock`);
+    this.counters.invariantViolations++;
+    return Math.floor(nowUs);
+  }
+
+  /** After every call into an open connection: its invariants, cheap ones always, the walk
+   *  over the packets in flight only under strictInvariants. */
+  private checkConnection(connection: Connection, nowUs: number): void {
+    // A closing connection only sends CLOSE; one closed for a bug stays broken: no recount.
+    if (connection.isClosing()) return;
+    try {
+      connection.checkInvariants(this.config.strictInvariants);
+    } catch (error) {
+      this.onConnectionBug(connection, nowUs, error);
+    }
+  }
+
+  /** A broken invariant inside one connection: rethrown under strictInvariants; otherwise that
+   *  connection alone closes with "internal-error" (CLOSE sent if it still can be) and is counted. */
+  private onConnectionBug(connection: Connection, nowUs: number, error: unknown): void {
+    if (this.config.strictInvariants || !(error instanceof InvariantViolation)) throw error;
+    this.counters.invariantViolations++;
+    if (connection.isClosing()) connection.terminate("internal-error", 0, error.message);
+    else connection.close(nowUs, "internal-error", false, 0, error.message);
   }
 
   private dispatch(nowUs: number, data: Uint8Array, from: PeerAddress): void {
@@ -147,7 +183,12 @@ export class Endpoint implements Engine, ConnectionContext {
       return this.counters.drop("unknown-connection");
     }
     if (!sameAddress(connection.remote, from)) return this.counters.drop("address-mismatch");
-    connection.onDataPacket(nowUs, data, data.length - CHECKSUM_BYTES);
+    try {
+      connection.onDataPacket(nowUs, data, data.length - CHECKSUM_BYTES);
+    } catch (error) {
+      this.onConnectionBug(connection, nowUs, error);
+    }
+    this.checkConnection(connection, nowUs);
     this.afterActivity(connection);
   }
 
@@ -337,6 +378,7 @@ export class Endpoint implements Engine, ConnectionContext {
   // ------------------------------------------------------------------ output
 
   pollTransmit(nowUs: number, out: Uint8Array, info: TransmitInfo): boolean {
+    nowUs = this.integerTime(nowUs);
     this.lastNowUs = nowUs;
     const counters = this.counters;
     const reply = this.stateless.shift();
@@ -353,7 +395,7 @@ export class Endpoint implements Engine, ConnectionContext {
       const connection = this.takeReady();
       if (connection === null) break;
       connection.inReadyList = false;
-      const length = connection.isFinished() ? 0 : connection.buildDatagram(nowUs, out);
+      const length = connection.isFinished() ? 0 : this.buildChecked(connection, nowUs, out);
       this.timers.markDirty(connection); // building moves its timers (ACK sent, packet in flight)
       if (connection.isFinished()) {
         this.removeConnection(connection);
@@ -371,12 +413,28 @@ export class Endpoint implements Engine, ConnectionContext {
     return false;
   }
 
+  /** Builds one datagram; a connection whose invariants break while building sends nothing. */
+  private buildChecked(connection: Connection, nowUs: number, out: Uint8Array): number {
+    let length = 0;
+    try {
+      length = connection.buildDatagram(nowUs, out);
+    } catch (error) {
+      this.onConnectionBug(connection, nowUs, error);
+      return 0;
+    }
+    this.checkConnection(connection, nowUs);
+    return length;
+  }
+
   pollTimeout(): number {
     this.timers.refresh(this.connectionList);
-    return this.timers.peek();
+    // Deadlines may come from fractional arithmetic (RTT averages, pacing rate): round up so
+    // that waking at the returned integer time always finds the timer due.
+    return Math.ceil(this.timers.peek());
   }
 
   handleTimeout(nowUs: number): void {
+    nowUs = this.integerTime(nowUs);
     this.lastNowUs = nowUs;
     const timers = this.timers;
     timers.refresh(this.connectionList);
@@ -384,7 +442,13 @@ export class Endpoint implements Engine, ConnectionContext {
     for (let budget = this.connectionList.length; budget > 0; budget--) {
       const connection = timers.popDue(nowUs);
       if (connection === null) break;
-      const wantsSend = connection.onTimeout(nowUs);
+      let wantsSend = false;
+      try {
+        wantsSend = connection.onTimeout(nowUs);
+      } catch (error) {
+        this.onConnectionBug(connection, nowUs, error);
+      }
+      this.checkConnection(connection, nowUs);
       if (connection.isFinished()) this.removeConnection(connection);
       else if (wantsSend) this.markReady(connection);
       else timers.markDirty(connection);
@@ -404,6 +468,7 @@ export class Endpoint implements Engine, ConnectionContext {
   // ------------------------------------------------------------------ application commands
 
   connect(nowUs: number, to: PeerAddress, options?: ConnectOptions): number {
+    nowUs = this.integerTime(nowUs);
     this.lastNowUs = nowUs;
     if (this.connections.size >= this.config.maxConnections) {
       this.counters.refuse("connections");

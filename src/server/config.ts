@@ -33,7 +33,7 @@ Options (each also from an environment variable, or a JSON config file via --con
                             (SO_REUSEPORT; needs the native driver)
   --max-connections <n>     connection limit per worker         RUDP_MAX_CONNECTIONS (10000)
   --mtu <bytes>             largest UDP payload, 1200..65000    RUDP_MTU           (1200)
-  --cc <name>               newreno | cubic | adaptive          RUDP_CC            (cubic)
+  --cc <name>               newreno | cubic | adaptive | bbr    RUDP_CC            (cubic)
   --metrics-host <address>  metrics HTTP address                RUDP_METRICS_HOST  (127.0.0.1)
   --metrics-port <n>        metrics HTTP port, 0 = off          RUDP_METRICS_PORT  (9100)
   --log-level <level>       trace|debug|info|warn|error|silent  RUDP_LOG_LEVEL     (info)
@@ -148,7 +148,7 @@ function validate(raw: Raw): ServerCliConfig {
   if (raw.workers !== undefined) config.workers = integer("workers", raw.workers, 1, 64);
   if (raw.maxConnections !== undefined) config.maxConnections = integer("max-connections", raw.maxConnections, 1, 1_000_000);
   if (raw.mtuBytes !== undefined) config.mtuBytes = integer("mtu", raw.mtuBytes, 1200, 65_000);
-  if (raw.congestionControl !== undefined) config.congestionControl = oneOf("cc", raw.congestionControl, ["newreno", "cubic", "adaptive"] as const);
+  if (raw.congestionControl !== undefined) config.congestionControl = oneOf("cc", raw.congestionControl, ["newreno", "cubic", "adaptive", "bbr"] as const);
   if (raw.metricsHost !== undefined) config.metricsHost = String(raw.metricsHost);
   if (raw.metricsPort !== undefined) config.metricsPort = integer("metrics-port", raw.metricsPort, 0, 65_535);
   if (raw.logLevel !== undefined) config.logLevel = oneOf("log-level", raw.logLevel, ["trace", "debug", "info", "warn", "error", "fatal", "silent"] as const);

@@ -98,14 +98,14 @@ describe("adaptive", () => {
     // Slow start: one packet per ACK, capped at 1000.
     let now = 0;
     for (let i = 0; i < 2000; i++) {
-      cc.onPacketSent(now, MSS);
+      cc.onPacketSent(now, MSS, MSS);
       cc.onPacketAcked(now, MSS, now - 1, rtt);
     }
     expect(cc.windowPackets).toBe(1000);
     // A round with 500 sent and 1 lost (0.2%) is tolerated.
     now = 1_000_000;
     cc.onPacketAcked(now, MSS, now - 1, rtt); // starts a new round
-    for (let i = 0; i < 500; i++) cc.onPacketSent(now, MSS);
+    for (let i = 0; i < 500; i++) cc.onPacketSent(now, MSS, MSS);
     cc.onPacketLost(now + 1, MSS, now, rtt);
     expect(cc.windowPackets).toBe(1000);
     // Then 10 more losses (2.2%): halve once (fast recovery), not per loss.
@@ -116,7 +116,7 @@ describe("adaptive", () => {
     for (let r = 0; r < 20; r++) {
       now += 100_000;
       cc.onPacketAcked(now, MSS, now - 1, rtt);
-      cc.onPacketSent(now, MSS);
+      cc.onPacketSent(now, MSS, MSS);
       cc.onPacketLost(now + 1, MSS, now, rtt);
     }
     expect(cc.windowPackets).toBe(2);
@@ -125,7 +125,7 @@ describe("adaptive", () => {
   test("AIMD avoidance adds one packet per window, and probing speeds up after clean rounds", () => {
     const cc = new AdaptiveController(MSS);
     const rtt = rttOf(10_000);
-    cc.onPacketSent(0, MSS);
+    cc.onPacketSent(0, MSS, MSS);
     cc.onPacketLost(1, MSS, 0, rtt); // 100% loss: halve to 5, leave slow start
     expect(cc.windowPackets).toBe(5);
     let now = 10;
@@ -134,7 +134,7 @@ describe("adaptive", () => {
       now += 10_001;
       const before = cc.windowPackets;
       for (let i = 0; i < before; i++) {
-        cc.onPacketSent(now, MSS);
+        cc.onPacketSent(now, MSS, MSS);
         cc.onPacketAcked(now, MSS, now - 1, rtt);
       }
       perRound.push(cc.windowPackets - before);
@@ -231,11 +231,11 @@ test("a spurious loss undoes the last window reduction (each controller)", () =>
   for (const name of ["newreno", "cubic", "adaptive"] as const) {
     const cc = createController(name, MSS);
     for (let i = 0; i < 30; i++) {
-      cc.onPacketSent(0, MSS);
+      cc.onPacketSent(0, MSS, MSS);
       cc.onPacketAcked(1_000, MSS, 0, rtt);
     }
     const before = cc.windowBytes;
-    cc.onPacketSent(1_500, MSS);
+    cc.onPacketSent(1_500, MSS, MSS);
     cc.onPacketLost(2_000, MSS, 1_500, rtt);
     expect(cc.windowBytes).toBeLessThan(before);
     cc.undoReduction();

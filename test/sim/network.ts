@@ -85,8 +85,23 @@ export interface NetworkCounters {
 interface LinkState {
   impairments: LinkImpairments;
   inBadState: boolean;
+  /** Shared by links that go through one bottleneck (shareBottleneck). */
+  bottleneck: Bottleneck;
+  /** Datagrams this link dropped (any reason). */
+  dropped: number;
+}
+
+interface Bottleneck {
   /** When the bottleneck finishes serialising what it already holds. */
   busyUntilUs: number;
+  queue: QueueStats;
+}
+
+/** Time datagrams waited in one direction's bottleneck queue (congestion-control scenarios). */
+export interface QueueStats {
+  datagrams: number;
+  waitUsSum: number;
+  waitUsMax: number;
 }
 
 /** More datagrams than this in flight means a runaway sender: refuse and count. */
@@ -128,6 +143,22 @@ export class SimNetwork {
     this.setLink(b, a, { ...impairments, blackholes: impairments.blackholes.slice() });
   }
 
+  /** Queueing at the bottleneck from `from` to `to` so far (counts only with a bandwidth cap). */
+  queueStats(from: PeerAddress, to: PeerAddress): QueueStats {
+    return this.link(from, to).bottleneck.queue;
+  }
+
+  /** Datagrams from `from` to `to` that the network dropped, for any reason. */
+  droppedOn(from: PeerAddress, to: PeerAddress): number {
+    return this.link(from, to).dropped;
+  }
+
+  /** From now on `from` -> `to` queues in the same bottleneck as `withFrom` -> `withTo` (two
+   *  flows sharing one link); the rate and queue size are those of each link's impairments. */
+  shareBottleneck(from: PeerAddress, to: PeerAddress, withFrom: PeerAddress, withTo: PeerAddress): void {
+    this.link(from, to).bottleneck = this.link(withFrom, withTo).bottleneck;
+  }
+
   impairments(from: PeerAddress, to: PeerAddress): LinkImpairments {
     return this.link(from, to).impairments;
   }
@@ -162,11 +193,14 @@ export class SimNetwork {
     this.counters.sentBytes += bytes.length;
     const link = this.link(from, to);
     const impairments = link.impairments;
-    if (inBlackhole(impairments, nowUs)) return this.drop("blackhole");
-    if (bytes.length > impairments.pathMtuBytes) return this.drop("mtu");
-    if (this.lost(link)) return;
+    if (inBlackhole(impairments, nowUs)) return this.dropOn(link, "blackhole");
+    if (bytes.length > impairments.pathMtuBytes) return this.dropOn(link, "mtu");
+    if (this.lost(link)) {
+      link.dropped++;
+      return;
+    }
     const departureUs = this.departure(link, nowUs, bytes.length);
-    if (departureUs < 0) return this.drop("queue-full");
+    if (departureUs < 0) return this.dropOn(link, "queue-full");
     const copy = bytes.slice();
     const corrupted = this.prng.chance(impairments.corruptRate);
     if (corrupted) this.corrupt(copy, impairments.corruptBitsMax);
@@ -207,11 +241,17 @@ export class SimNetwork {
   private departure(link: LinkState, nowUs: number, lengthBytes: number): number {
     const rate = link.impairments.bandwidthBytesPerSecond;
     if (rate <= 0) return nowUs;
-    const startUs = Math.max(nowUs, link.busyUntilUs);
+    const bottleneck = link.bottleneck;
+    const startUs = Math.max(nowUs, bottleneck.busyUntilUs);
+    const waitUs = startUs - nowUs;
     const queuedBytes = ((startUs - nowUs) * rate) / 1e6;
     if (queuedBytes + lengthBytes > link.impairments.queueBytesMax) return -1;
-    link.busyUntilUs = startUs + (lengthBytes * 1e6) / rate;
-    return Math.ceil(link.busyUntilUs);
+    bottleneck.busyUntilUs = startUs + (lengthBytes * 1e6) / rate;
+    const queue = bottleneck.queue;
+    queue.datagrams++;
+    queue.waitUsSum += waitUs;
+    if (waitUs > queue.waitUsMax) queue.waitUsMax = waitUs;
+    return Math.ceil(bottleneck.busyUntilUs);
   }
 
   private corrupt(bytes: Uint8Array, bitsMax: number): void {
@@ -226,6 +266,11 @@ export class SimNetwork {
     for (const bit of flipped) bytes[bit >>> 3]! ^= 1 << (bit & 7);
   }
 
+  private dropOn(link: LinkState, reason: string): void {
+    link.dropped++;
+    this.drop(reason);
+  }
+
   private drop(reason: string): void {
     this.counters.dropped[reason] = (this.counters.dropped[reason] ?? 0) + 1;
   }
@@ -238,7 +283,7 @@ export class SimNetwork {
     }
     let link = outgoing.get(to);
     if (link === undefined) {
-      link = { impairments: { ...this.defaultImpairments, blackholes: this.defaultImpairments.blackholes.slice() }, inBadState: false, busyUntilUs: 0 };
+      link = { impairments: { ...this.defaultImpairments, blackholes: this.defaultImpairments.blackholes.slice() }, inBadState: false, bottleneck: { busyUntilUs: 0, queue: { datagrams: 0, waitUsSum: 0, waitUsMax: 0 } }, dropped: 0 };
       outgoing.set(to, link);
     }
     return link;

@@ -10,7 +10,7 @@ import { checkCorruptionCaught, impaired, runMultiClient, runTransfer, type Flow
 
 const modes: DeliveryMode[] = ["reliable-ordered", "reliable-unordered", "unreliable", "unreliable-sequenced"];
 const modes4 = modes;
-const congestionControls: CongestionControlName[] = ["newreno", "cubic", "adaptive"];
+const congestionControls: CongestionControlName[] = ["newreno", "cubic", "adaptive", "bbr"];
 
 export interface RandomScenario {
   options: TransferOptions;

@@ -93,7 +93,7 @@ test("sim: a 2 s blackhole in the middle of a transfer", () => {
   expect(result.handshakeUs + result.transferUs).toBeGreaterThan(2_800_000);
 });
 
-for (const congestionControl of ["newreno", "cubic", "adaptive"] as const) {
+for (const congestionControl of ["newreno", "cubic", "adaptive", "bbr"] as const) {
   test(`sim: bandwidth cap with a bounded queue (tail drop), ${congestionControl}`, () => {
     const rateBytesPerSecond = 1.25 * megabyte; // 10 Mbit/s
     const result = runTransfer(`bandwidth cap ${congestionControl}`, scenarioSeed(7), {

@@ -5,7 +5,7 @@
 // network by growing faster (1, 2, 4, 8 packets per RTT). Its own RTT filter uses alpha
 // 0.125. The window stays within 2..1000 packets.
 import type { RttEstimator } from "../recovery/rtt.ts";
-import type { CongestionController } from "./controller.ts";
+import { windowPacingRate, type CongestionController } from "./controller.ts";
 
 export const ADAPTIVE_WINDOW_PACKETS_MIN = 2;
 export const ADAPTIVE_WINDOW_PACKETS_MAX = 1000;
@@ -42,8 +42,14 @@ export class AdaptiveController implements CongestionController {
     return this.windowPackets < this.slowStartThresholdPackets;
   }
 
-  onPacketSent(_nowUs: number, _bytes: number): void {
+  onPacketSent(_nowUs: number, _bytes: number, _bytesInFlight: number): void {
     this.roundSent++;
+  }
+
+  onAppLimited(_bytesInFlight: number): void {}
+
+  pacingRateBytesPerUs(smoothedRttUs: number): number {
+    return windowPacingRate(this.windowBytes, smoothedRttUs);
   }
 
   onPacketAcked(nowUs: number, _bytes: number, timeSentUs: number, rtt: RttEstimator): void {

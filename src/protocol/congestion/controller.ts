@@ -8,7 +8,12 @@ export interface CongestionController {
   /** Bytes the sender may have in flight. */
   windowBytes: number;
   readonly inSlowStart: boolean;
-  onPacketSent(nowUs: number, bytes: number): void;
+  /** `bytesInFlight` includes this packet. */
+  onPacketSent(nowUs: number, bytes: number, bytesInFlight: number): void;
+  /** The sender had nothing to send with this much in flight (not window-limited). */
+  onAppLimited(bytesInFlight: number): void;
+  /** Bytes per microsecond the pacer may send at. */
+  pacingRateBytesPerUs(smoothedRttUs: number): number;
   onPacketAcked(nowUs: number, bytes: number, timeSentUs: number, rtt: RttEstimator): void;
   /** Each lost packet; the controller reacts once per round trip (recovery period). */
   onPacketLost(nowUs: number, bytes: number, timeSentUs: number, rtt: RttEstimator): void;
@@ -16,6 +21,13 @@ export interface CongestionController {
   onPersistentCongestion(nowUs: number): void;
   /** A loss turned out spurious (the packet was acknowledged later): undo the last reduction. */
   undoReduction(): void;
+}
+
+/** RFC 9002 §7.7: loss-based controllers pace at 1.25 x window / smoothed RTT. */
+export const PACING_GAIN = 1.25;
+
+export function windowPacingRate(windowBytes: number, smoothedRttUs: number): number {
+  return (PACING_GAIN * windowBytes) / Math.max(smoothedRttUs, 1);
 }
 
 /** RFC 9002 §7.2: min(10 * mss, max(14720, 2 * mss)). */

@@ -2,7 +2,7 @@
 // beta = 0.7, fast convergence), never below the Reno-friendly estimate W_est. Slow start and
 // the recovery period are as in RFC 9002.
 import type { RttEstimator } from "../recovery/rtt.ts";
-import { initialWindowBytes, minimumWindowBytes, type CongestionController } from "./controller.ts";
+import { initialWindowBytes, minimumWindowBytes, windowPacingRate, type CongestionController } from "./controller.ts";
 
 const C = 0.4;
 const BETA = 0.7;
@@ -29,7 +29,13 @@ export class CubicController implements CongestionController {
     return this.windowBytes < this.slowStartThresholdBytes;
   }
 
-  onPacketSent(_nowUs: number, _bytes: number): void {}
+  onPacketSent(_nowUs: number, _bytes: number, _bytesInFlight: number): void {}
+
+  onAppLimited(_bytesInFlight: number): void {}
+
+  pacingRateBytesPerUs(smoothedRttUs: number): number {
+    return windowPacingRate(this.windowBytes, smoothedRttUs);
+  }
 
   /** W_cubic(t) in bytes, t in seconds since the epoch start. */
   cubicWindowBytes(tSeconds: number): number {

@@ -1,7 +1,7 @@
 // NewReno as specified in RFC 9002 §7 and its Appendix B: slow start, a recovery period
 // that starts with the first loss and ignores losses of packets sent before it, halving.
 import type { RttEstimator } from "../recovery/rtt.ts";
-import { initialWindowBytes, minimumWindowBytes, type CongestionController } from "./controller.ts";
+import { initialWindowBytes, minimumWindowBytes, windowPacingRate, type CongestionController } from "./controller.ts";
 
 const LOSS_REDUCTION_FACTOR = 0.5;
 
@@ -23,7 +23,13 @@ export class NewRenoController implements CongestionController {
     return this.windowBytes < this.slowStartThresholdBytes;
   }
 
-  onPacketSent(_nowUs: number, _bytes: number): void {}
+  onPacketSent(_nowUs: number, _bytes: number, _bytesInFlight: number): void {}
+
+  onAppLimited(_bytesInFlight: number): void {}
+
+  pacingRateBytesPerUs(smoothedRttUs: number): number {
+    return windowPacingRate(this.windowBytes, smoothedRttUs);
+  }
 
   onPacketAcked(_nowUs: number, bytes: number, timeSentUs: number, _rtt: RttEstimator): void {
     if (timeSentUs <= this.recoveryStartUs) return; // still in recovery

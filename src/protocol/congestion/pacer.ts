@@ -13,8 +13,9 @@
 // departure time has come, and the next deadline is the first one that has not.
 // The engine reads no clock: the departure times are arithmetic on the rate.
 
-/** RFC 9002: pace at 1.25 x cwnd / smoothed RTT when the controller has no rate of its own. */
-export const PACING_GAIN = 1.25;
+import { windowPacingRate } from "./controller.ts";
+
+export { PACING_GAIN } from "./controller.ts";
 /** A burst is what the rate delivers in this long: one or two event-loop turns of a 1 ms timer. */
 export const SEND_QUANTUM_US = 2_000;
 export const SEND_QUANTUM_PACKETS_MIN = 2;
@@ -35,10 +36,10 @@ export class Pacer {
 
   /** Loss-based controllers: rate = 1.25 x window / smoothed RTT. */
   setRate(windowBytes: number, smoothedRttUs: number): void {
-    this.setRateBytesPerUs((PACING_GAIN * windowBytes) / Math.max(smoothedRttUs, 1));
+    this.setRateBytesPerUs(windowPacingRate(windowBytes, smoothedRttUs));
   }
 
-  /** Model-based controllers (BBR) give the rate itself. */
+  /** The controller's rate (BBR's model, or windowPacingRate for the loss-based ones). */
   setRateBytesPerUs(rateBytesPerUs: number): void {
     if (rateBytesPerUs === this.rateBytesPerUs) return;
     this.rateBytesPerUs = rateBytesPerUs;
@@ -53,11 +54,12 @@ export class Pacer {
     return this.nextDepartureUs > earliest ? this.nextDepartureUs : earliest;
   }
 
-  /** 0 if a datagram may go now, else the time (us) when it may. */
+  /** 0 if a datagram may go now, else the time (whole us, rounded up so that it is due
+   *  then) when it may. The schedule itself keeps the fractions of the rate. */
   delayUntilUs(nowUs: number, _bytes: number): number {
     if (this.rateBytesPerUs === Infinity) return 0;
     const departure = this.departureUs(nowUs);
-    return departure <= nowUs ? 0 : departure;
+    return departure <= nowUs ? 0 : Math.ceil(departure);
   }
 
   onPacketSent(nowUs: number, bytes: number): void {

@@ -107,7 +107,7 @@ export class PacketBuilder {
     if (dataAllowed && !probing) {
       if (recovery.bytesInFlight + mtu > cc.windowBytes) dataAllowed = false;
       else {
-        pacer.setRate(cc.windowBytes, recovery.rtt.smoothedUs);
+        pacer.setRateBytesPerUs(cc.pacingRateBytesPerUs(recovery.rtt.smoothedUs));
         const delayUntil = pacer.delayUntilUs(nowUs, mtu);
         if (delayUntil !== 0) {
           this.parts.timers.holdForPacing(delayUntil);
@@ -117,7 +117,10 @@ export class PacketBuilder {
     }
     const ackDue = ack.isDue(nowUs);
     const controlDue = flow.isMaxDataOwed() || this.pingPending || (probing && !dataAllowed);
-    if (!dataAllowed && !ackDue && !controlDue) return 0;
+    if (!dataAllowed && !ackDue && !controlDue) {
+      if (!this.hasDataToSend()) cc.onAppLimited(recovery.bytesInFlight);
+      return 0;
+    }
 
     const pn = this.takePacketNumber();
     let p = this.writeHeader(out, pn);
@@ -156,7 +159,7 @@ export class PacketBuilder {
     if ((flags & SentFlag.ackEliciting) !== 0) {
       flags |= SentFlag.inFlight;
       recovery.bytesInFlight += length;
-      cc.onPacketSent(nowUs, length);
+      cc.onPacketSent(nowUs, length, recovery.bytesInFlight);
       pacer.onPacketSent(nowUs, length);
     } else {
       flags |= SentFlag.acked; // ACK-only: nothing to recover, resolved at once
