@@ -47,6 +47,9 @@ fn addSimdKernelObjects(b: *std.Build, root_module: *std.Build.Module, target: s
     const kernels = [_]struct { name: []const u8, source: []const u8, features: []const Feature }{
         .{ .name = "crc32c_sse42", .source = "zig/src/crc32c_sse42.zig", .features = &.{.crc32, .sse4_2} },
         .{ .name = "crc32c_avx2", .source = "zig/src/crc32c_avx2.zig", .features = &.{ .crc32, .sse4_2, .pclmul, .avx, .avx2 } },
+        .{ .name = "aead_aesni", .source = "zig/src/aead_aesni.zig", .features = &.{ .aes, .pclmul, .avx } },
+        .{ .name = "aead_chacha_avx2", .source = "zig/src/aead_chacha_avx2.zig", .features = &.{ .avx, .avx2 } },
+        .{ .name = "aead_avx512", .source = "zig/src/aead_avx512.zig", .features = &.{ .aes, .pclmul, .avx, .avx2, .avx512f, .evex512, .vaes } },
         .{ .name = "crc32c_avx512", .source = "zig/src/crc32c_avx512.zig", .features = &.{ .crc32, .sse4_2, .pclmul, .avx, .avx2, .avx512f, .evex512, .vpclmulqdq } },
     };
     for (kernels) |kernel| {

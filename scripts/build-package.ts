@@ -1,9 +1,10 @@
 // `bun run build:package`: everything the npm tarball ships, built from this checkout.
 //   prebuilds/<platform>/librudp.so  librudp cross-compiled with the pinned Zig for
 //                                    linux-x64 and linux-arm64, glibc (2.17+) and musl
-//   dist/                            JavaScript + .d.ts from tsc (tsconfig.build.json)
+//   dist/                            JavaScript + .d.ts from tsc (tsconfig.build.json): the
+//                                    root and bun-rudp/metrics, with the dashboard's files
 // `bun pm pack` runs it first (the "prepack" script). Fails loudly on any error.
-import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { join, relative } from "node:path";
 import { prebuiltPlatforms, type PrebuiltPlatform } from "../src/native/platform.ts";
 
@@ -79,12 +80,20 @@ function checkDist(): void {
   }
 }
 
+/** The dashboard's page, script and style: file imports of dist/metrics/dashboardAssets.js. */
+function copyDashboardAssets(): void {
+  const from = join(root, "src", "metrics", "dashboard");
+  const to = join(distFolder, "metrics", "dashboard");
+  mkdirSync(to, { recursive: true });
+  for (const name of readdirSync(from)) copyFileSync(join(from, name), join(to, name));
+}
+
 function buildDist(): void {
   rmSync(distFolder, { recursive: true, force: true });
   const started = performance.now();
   run([join(root, "node_modules", ".bin", "tsc"), "-p", "tsconfig.build.json"]);
   rewriteDeclarationSpecifiers();
-  mkdirSync(distFolder, { recursive: true });
+  copyDashboardAssets();
   checkDist();
   console.error(`build:package: dist/ (${filesUnder(distFolder).length} files) in ${Math.round(performance.now() - started)} ms`);
 }

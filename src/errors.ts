@@ -53,6 +53,8 @@ export function describeCloseReason(reason: string): string {
       return "the peer speaks another protocol version; upgrade one side";
     case "application":
       return "the peer's application closed the connection";
+    case "internal-error":
+      return "bun-rudp found its own connection state inconsistent (a bug, not your input) and closed this connection only; please report it with the engine's counters";
     default:
       return `the connection closed (${reason})`;
   }

@@ -1,4 +1,5 @@
 import { createHistogram, decodeHistogram, summarize, type Histogram } from "./histogram.ts";
+import { sumRttBuckets } from "./rttBuckets.ts";
 import type { DistributionSummary, StatsSnapshot } from "./statsSchema.ts";
 
 /** What each worker hands the primary: its snapshot and its histograms, compressed. */
@@ -45,6 +46,7 @@ export function aggregateReports(reports: WorkerReport[], primary: { workers: nu
     },
     rttUs: mergedSummary(reports, "rttUs"),
     rttUsSinceStart: mergedSummary(reports, "rttUsSinceStart"),
+    rttBucketsSinceStart: sumRttBuckets(snapshots.map((s) => s.rttBucketsSinceStart)),
     connections: {
       active: sum((s) => s.connections.active),
       opened: sum((s) => s.connections.opened),

@@ -2,6 +2,7 @@ import type { EndpointSample, EngineCounters } from "../runtime/endpointSample.t
 import { createHistogram, encodeHistogram, summarize, type Histogram } from "./histogram.ts";
 import { CpuMeter } from "./processUsage.ts";
 import { RateMeter } from "./rateMeter.ts";
+import { RttBucketCounter } from "./rttBuckets.ts";
 import type { StatsSnapshot } from "./statsSchema.ts";
 import type { WorkerReport } from "./aggregate.ts";
 
@@ -9,7 +10,8 @@ export interface CollectorSource {
   /** The running endpoint's sample, or null before listen / after close. */
   sample(): EndpointSample | null;
   workers: number;
-  listen: { host: string; port: number };
+  /** Where the server listens (read at each snapshot: the port is known only after listen). */
+  listen(): { host: string; port: number };
 }
 
 const TICK_MS = 1000;
@@ -25,6 +27,7 @@ export class MetricsCollector {
   readonly rttSinceStart: Histogram = createHistogram();
   private rttWindow: Histogram = createHistogram();
   private rttLastWindow: Histogram = createHistogram();
+  private readonly rttBuckets = new RttBucketCounter();
   private readonly cpu = new CpuMeter();
   private readonly rates = new RateMeter();
   private readonly startedAtMs = performance.now();
@@ -39,6 +42,7 @@ export class MetricsCollector {
     const value = Math.max(1, Math.round(rttUs));
     this.rttSinceStart.recordValue(value);
     this.rttWindow.recordValue(value);
+    this.rttBuckets.record(value);
   };
 
   private tick(): void {
@@ -90,7 +94,7 @@ export class MetricsCollector {
       driver: sample?.driverKind ?? "fallback",
       checksumKernel: sample?.checksumKernel ?? "none",
       numaNode: sample?.numaNode ?? null,
-      listen: this.source.listen,
+      listen: this.source.listen(),
       messages: {
         received: { total: totals.messagesReceived ?? 0, perSecond: rates.rate("messagesReceived") },
         sent: { total: totals.messagesSent ?? 0, perSecond: rates.rate("messagesSent") },
@@ -106,6 +110,7 @@ export class MetricsCollector {
       },
       rttUs: summarize(this.rttLastWindow),
       rttUsSinceStart: summarize(this.rttSinceStart),
+      rttBucketsSinceStart: this.rttBuckets.read(),
       connections: {
         active: engine?.connectionsActive ?? 0,
         opened: engine?.connectionsOpened ?? 0,

@@ -1,64 +1,51 @@
-import { existsSync } from "node:fs";
-import { join } from "node:path";
-import { createPrometheusRegistry } from "./prometheus.ts";
-import type { StatsSnapshot } from "./statsSchema.ts";
 import type { WorkerReport } from "./aggregate.ts";
+import { createMetricsHandler, type MetricsHandlerOptions, type MetricsRequestHandler } from "./handler.ts";
 
-export interface MetricsServerOptions {
+export interface MetricsServer {
+  readonly hostname: string;
+  readonly port: number;
+  stop(closeActiveConnections?: boolean): void;
+}
+
+export interface ServeMetricsOptions {
   host: string;
   port: number;
-  /** The latest stats (this process's, or the aggregate over workers). */
-  snapshot: () => Promise<StatsSnapshot> | StatsSnapshot;
+  /** The bun-rudp/metrics handler. */
+  handle: MetricsRequestHandler;
+  /** Called on stop (the handler's own stop). */
+  onStop?: () => void;
   /** Internal: this worker's snapshot and histograms, for the primary's aggregate. */
   workerReport?: () => WorkerReport;
 }
 
-const dashboardFolder = join(import.meta.dir, "dashboard");
-
 /**
- * The metrics HTTP server (Bun.serve, its own port): GET /metrics (Prometheus text),
- * GET /stats (JSON), GET / and /dashboard (the live dashboard page and its assets).
+ * The example CLI's metrics HTTP server, on its own port: the bun-rudp/metrics handler (the
+ * same one an app mounts), plus the internal worker-report route the primary aggregates.
  */
-export function startMetricsServer(options: MetricsServerOptions): ReturnType<typeof Bun.serve> {
-  let latest: StatsSnapshot | null = null;
-  const registry = createPrometheusRegistry(() => latest!);
-  return Bun.serve({
+export function serveMetrics(options: ServeMetricsOptions): MetricsServer {
+  const server = Bun.serve({
     hostname: options.host,
     port: options.port,
-    async fetch(request) {
-      const { pathname } = new URL(request.url);
-      if (request.method !== "GET") return new Response("only GET is served here\n", { status: 405 });
-      switch (pathname) {
-        case "/metrics":
-          latest = await options.snapshot();
-          return new Response(await registry.metrics(), { headers: { "content-type": registry.contentType } });
-        case "/stats":
-          return Response.json(await options.snapshot(), { headers: { "cache-control": "no-store" } });
-        case "/internal/worker-report":
-          if (!options.workerReport) return new Response("not a worker\n", { status: 404 });
-          return Response.json(options.workerReport());
-        case "/":
-        case "/dashboard":
-          return serveDashboardFile("index.html");
-        default:
-          if (pathname.startsWith("/dashboard/")) return serveDashboardFile(pathname.slice("/dashboard/".length));
-          return new Response("not found: try /metrics, /stats or /dashboard\n", { status: 404 });
+    fetch(request) {
+      if (new URL(request.url).pathname === "/internal/worker-report") {
+        if (!options.workerReport) return new Response("not a worker\n", { status: 404 });
+        return Response.json(options.workerReport());
       }
+      return options.handle(request) ?? new Response("not found: try /metrics, /stats or /dashboard\n", { status: 404 });
     },
   });
+  return {
+    hostname: server.hostname ?? options.host,
+    port: server.port ?? options.port,
+    stop(closeActiveConnections) {
+      options.onStop?.();
+      void server.stop(closeActiveConnections);
+    },
+  };
 }
 
-function serveDashboardFile(name: string): Response {
-  if (name.includes("..")) return new Response("bad path\n", { status: 400 });
-  const path = name === "uPlot.iife.min.js" || name === "uPlot.min.css" ? uplotAsset(name) : join(dashboardFolder, name);
-  if (!path || !existsSync(path)) return new Response("dashboard asset not found\n", { status: 404 });
-  return new Response(Bun.file(path));
-}
-
-function uplotAsset(name: string): string | null {
-  try {
-    return join(require.resolve("uplot/package.json").replace(/package\.json$/, ""), "dist", name);
-  } catch {
-    return null;
-  }
+/** A metrics server over any snapshot source (the --workers primary's aggregate, test stand-ins). */
+export function startMetricsServer(options: MetricsHandlerOptions & { host: string; port: number }): MetricsServer {
+  const metrics = createMetricsHandler({ dashboardAtRoot: true, ...options });
+  return serveMetrics({ host: options.host, port: options.port, handle: metrics.handle, onStop: metrics.stop });
 }

@@ -1,7 +1,7 @@
-import { Registry } from "prom-client";
-import type { DistributionSummary, StatsSnapshot } from "./statsSchema.ts";
+import { collectDefaultMetrics, Registry } from "prom-client";
+import type { DistributionSummary, RttBuckets, StatsSnapshot } from "./statsSchema.ts";
 
-type MetricType = "counter" | "gauge" | "summary";
+type MetricType = "counter" | "gauge" | "summary" | "histogram";
 interface Sample {
   metricName?: string;
   labels?: Record<string, string | number>;
@@ -44,9 +44,47 @@ function summarySamples(name: string, summary: DistributionSummary, scale: numbe
   ];
 }
 
+/** Cumulative `_bucket` samples with `le` in seconds, then `_sum` and `_count`. */
+function histogramSamples(name: string, buckets: RttBuckets): Sample[] {
+  let cumulative = 0;
+  const samples: Sample[] = buckets.boundsUs.map((boundUs, index) => {
+    cumulative += buckets.counts[index] ?? 0;
+    return { metricName: `${name}_bucket`, labels: { le: String(boundUs / 1e6) }, value: cumulative };
+  });
+  samples.push({ metricName: `${name}_bucket`, labels: { le: "+Inf" }, value: buckets.count });
+  samples.push({ metricName: `${name}_sum`, value: buckets.sumUs / 1e6 });
+  samples.push({ metricName: `${name}_count`, value: buckets.count });
+  return samples;
+}
+
+/** What every RTT figure measures, for HELP texts (and the dashboard says the same). */
+export const RTT_MEANING =
+  "Each sample runs from sending an ack-eliciting packet to receiving its ACK, so it includes the peer's ACK delay " +
+  "(up to its max ACK delay, 2 ms by default); it is not the application's request/response time.";
+
+export interface PrometheusRegistryOptions {
+  /** Add prom-client's default metrics (process_*, nodejs_eventloop_lag_*, heap, GC). Default true. */
+  defaultMetrics?: boolean;
+  /** A registry to add the rudp_* metrics to instead of a new one. */
+  registry?: Registry;
+}
+
+/**
+ * prom-client's default metrics, less three gauges named `*_total` (promtool rejects a
+ * non-counter with that suffix; the same figures stay as nodejs_active_handles etc., by type).
+ */
+function addDefaultMetrics(registry: Registry): void {
+  collectDefaultMetrics({ register: registry });
+  for (const name of ["nodejs_active_handles_total", "nodejs_active_requests_total", "nodejs_active_resources_total"]) {
+    registry.removeSingleMetric(name);
+  }
+}
+
 /** The Prometheus exposition of a server's stats. Base units: seconds and bytes. */
-export function createPrometheusRegistry(current: () => StatsSnapshot): Registry {
-  const registry = new Registry();
+export function createPrometheusRegistry(current: () => StatsSnapshot, options: PrometheusRegistryOptions = {}): Registry {
+  const registry = options.registry ?? new Registry();
+  // Event-loop lag comes with these (perf_hooks.monitorEventLoopDelay): a busy loop delays every datagram.
+  if (options.defaultMetrics ?? true) addDefaultMetrics(registry);
   const add = (name: string, help: string, type: MetricType, read: (s: StatsSnapshot) => Sample[]) =>
     registry.registerMetric(new SnapshotMetric(name, help, type, read, current) as never);
   const one = (value: number): Sample[] => [{ value }];
@@ -64,7 +102,9 @@ export function createPrometheusRegistry(current: () => StatsSnapshot): Registry
   add("rudp_bytes_total", "UDP payload bytes, by direction.", "counter", (s) => direction(s.bytes.received.total, s.bytes.sent.total));
   add("rudp_packets_total", "UDP datagrams, by direction.", "counter", (s) => direction(s.packets.received.total, s.packets.sent.total));
   add("rudp_packets_per_send_call", "Datagrams per send system call since start.", "gauge", (s) => one(s.packets.perSystemCall));
-  add("rudp_rtt_seconds", "Round-trip time since start, from an HDR histogram.", "summary", (s) => summarySamples("rudp_rtt_seconds", s.rttUsSinceStart, 1e-6));
+  add("rudp_rtt_seconds", `Transport round-trip time samples since start, all connections. ${RTT_MEANING}`, "histogram", (s) =>
+    histogramSamples("rudp_rtt_seconds", s.rttBucketsSinceStart),
+  );
   add("rudp_connections_active", "Connections open now.", "gauge", (s) => one(s.connections.active));
   add("rudp_connections_opened_total", "Connections opened since start.", "counter", (s) => one(s.connections.opened));
   add("rudp_connections_closed_total", "Connections closed, by reason.", "counter", (s) => byLabel("reason", s.connections.closedByReason));

@@ -1,5 +1,7 @@
 // The JSON shape of `GET /stats` (and what the dashboard and the load generator read).
 // Every figure is measured; rates are over the last complete one-second window.
+import type { RttBuckets } from "./rttBuckets.ts";
+export type { RttBuckets } from "./rttBuckets.ts";
 
 export interface DistributionSummary {
   count: number;
@@ -39,10 +41,17 @@ export interface StatsSnapshot {
   messages: { received: DirectionRates; sent: DirectionRates };
   bytes: { received: DirectionRates; sent: DirectionRates };
   packets: { received: DirectionRates; sent: DirectionRates; perSystemCall: number };
-  /** RTT over the last one-second window (what the dashboard plots over time). */
+  /**
+   * RTT over the last one-second window (what the dashboard plots over time). Each sample is
+   * the transport's: from sending an ack-eliciting packet to receiving its ACK, so it includes
+   * the peer's ACK delay (a delayed ACK waits up to the peer's max ACK delay, 2 ms by default).
+   * It is not the application's request/response time that the load generator measures.
+   */
   rttUs: DistributionSummary;
-  /** RTT since the server started. */
+  /** The same RTT samples since the server started. */
   rttUsSinceStart: DistributionSummary;
+  /** The same RTT samples since start, in fixed buckets (the Prometheus histogram). */
+  rttBucketsSinceStart: RttBuckets;
   connections: { active: number; opened: number; closedByReason: Record<string, number> };
   handshakes: { completed: number; failedByReason: Record<string, number> };
   /** Ratios are over ack-eliciting packets (ACK-only packets are never lost or retransmitted). */

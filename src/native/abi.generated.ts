@@ -4,6 +4,30 @@ import { FFIType } from "bun:ffi";
 
 /** Every `export fn rudp_*` in zig/src, for dlopen. */
 export const nativeSymbols = {
+  /** aead.zig */
+  rudp_aead_set_tier_max: { args: [FFIType.u32], returns: FFIType.u32 },
+  /** aead.zig */
+  rudp_aead_active_tier: { args: [], returns: FFIType.u32 },
+  /** aead.zig */
+  rudp_aead_cipher_supported: { args: [FFIType.u32], returns: FFIType.bool },
+  /** aead.zig */
+  rudp_aead_preferred_cipher: { args: [], returns: FFIType.u32 },
+  /** aead.zig */
+  rudp_aead_seal_batch: { args: [FFIType.u32, FFIType.ptr, FFIType.ptr, FFIType.ptr, FFIType.ptr, FFIType.ptr, FFIType.ptr, FFIType.u32, FFIType.u32], returns: FFIType.i32 },
+  /** aead.zig */
+  rudp_aead_open_batch: { args: [FFIType.u32, FFIType.ptr, FFIType.ptr, FFIType.ptr, FFIType.ptr, FFIType.ptr, FFIType.ptr, FFIType.u32, FFIType.u32, FFIType.ptr], returns: FFIType.i32 },
+  /** aead.zig */
+  rudp_aead_seal: { args: [FFIType.u32, FFIType.ptr, FFIType.ptr, FFIType.ptr, FFIType.u32, FFIType.u32, FFIType.u32], returns: FFIType.i32 },
+  /** aead.zig */
+  rudp_aead_open: { args: [FFIType.u32, FFIType.ptr, FFIType.ptr, FFIType.ptr, FFIType.u32, FFIType.u32, FFIType.u32], returns: FFIType.i32 },
+  /** aead.zig */
+  rudp_x25519_public_key: { args: [FFIType.ptr, FFIType.ptr], returns: FFIType.i32 },
+  /** aead.zig */
+  rudp_x25519_shared: { args: [FFIType.ptr, FFIType.ptr, FFIType.ptr], returns: FFIType.i32 },
+  /** aead.zig */
+  rudp_hkdf_sha256_extract: { args: [FFIType.ptr, FFIType.u32, FFIType.ptr, FFIType.u32, FFIType.ptr], returns: FFIType.i32 },
+  /** aead.zig */
+  rudp_hkdf_sha256_expand: { args: [FFIType.ptr, FFIType.ptr, FFIType.u32, FFIType.ptr, FFIType.u32], returns: FFIType.i32 },
   /** batch_io.zig */
   rudp_udp_recv_batch: { args: [FFIType.i32, FFIType.ptr, FFIType.u32, FFIType.u32, FFIType.ptr, FFIType.u32, FFIType.ptr], returns: FFIType.i32 },
   /** batch_io.zig */

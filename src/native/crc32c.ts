@@ -154,6 +154,8 @@ export interface CpuFeatures {
   avx2: boolean;
   avx512f: boolean;
   vpclmulqdq: boolean;
+  aes: boolean;
+  avx: boolean;
 }
 
 /** All false (mask 0) without the native library. */
@@ -166,5 +168,7 @@ export function cpuFeatures(): CpuFeatures {
     avx2: (mask & 4) !== 0,
     avx512f: (mask & 8) !== 0,
     vpclmulqdq: (mask & 16) !== 0,
+    aes: (mask & 32) !== 0,
+    avx: (mask & 64) !== 0,
   };
 }

@@ -22,3 +22,18 @@ export { addressKey, ADDRESS_BYTES, decodeAddress, encodeAddress } from "./addre
 export { NativeUdpError, openUdpSocket, type NativeUdpSocket } from "./udp.ts";
 export { NativeReceiver } from "./receiver.ts";
 export { NativeSender } from "./sender.ts";
+export {
+  nativeAead,
+  typeScriptAead,
+  defaultAead,
+  preferredCipher,
+  nonceFor,
+  AeadArgumentError,
+  AEAD_TAG_BYTES,
+  AEAD_KEY_BYTES,
+  AEAD_IV_BYTES,
+  X25519_KEY_BYTES,
+  type AeadBackend,
+  type CipherName,
+  type PacketBatch,
+} from "./aead.ts";

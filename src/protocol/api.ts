@@ -32,7 +32,8 @@ export type CloseReason =
   | "server-shutdown"
   | "server-full" // max connections reached
   | "version-mismatch"
-  | "application"; // an application-defined code, see `closeCode`
+  | "application" // an application-defined code, see `closeCode`
+  | "internal-error"; // the engine found its own state inconsistent (a bug): see invariant.ts
 
 export interface EngineConfig {
   role: "server" | "client";
@@ -67,6 +68,11 @@ export interface EngineConfig {
   eventsMax?: number;
   /** Messages queued for sending per connection. Default 2^16. */
   messagesQueuedMaxPerConnection?: number;
+  /** true (tests, simulator): a broken engine invariant or a fractional `nowUs` throws to the
+   *  caller, and so does any other bug the engine would otherwise count as an "internal-error"
+   *  drop. false (default, production): the connection concerned is closed with
+   *  "internal-error" and counters.invariantViolations counts it. See src/protocol/invariant.ts. */
+  strictInvariants?: boolean;
 }
 
 /** What the engine needs from outside; passed in so tests can make it deterministic. */
@@ -189,6 +195,9 @@ export interface EngineCounters {
   drops: Record<string, number>;
   /** Sends or resources turned away by a limit, by limit name. */
   limitRefusals: Record<string, number>;
+  /** Broken engine invariants (each closed one connection with "internal-error") and
+   *  fractional clock values floored (strictInvariants false only). */
+  invariantViolations?: number;
   /** Bytes received from / sent to addresses not yet validated by a cookie (sent <= 3x received). */
   unvalidatedBytesReceived?: number;
   unvalidatedBytesSent?: number;

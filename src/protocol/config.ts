@@ -33,6 +33,7 @@ export interface ResolvedConfig extends EngineConfig {
   eventBytesMax: number;
   eventsMax: number;
   messagesQueuedMaxPerConnection: number;
+  strictInvariants: boolean;
 }
 
 export function resolveConfig(partial: Partial<EngineConfig>, deps: EngineDependencies): ResolvedConfig {
@@ -63,5 +64,6 @@ export function resolveConfig(partial: Partial<EngineConfig>, deps: EngineDepend
     eventBytesMax: extra.eventBytesMax ?? 64 * MIB,
     eventsMax: extra.eventsMax ?? 1 << 20,
     messagesQueuedMaxPerConnection: extra.messagesQueuedMaxPerConnection ?? 1 << 16,
+    strictInvariants: extra.strictInvariants ?? false,
   };
 }

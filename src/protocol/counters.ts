@@ -26,6 +26,7 @@ export class Counters implements EngineCounters {
   unvalidatedBytesReceived = 0;
   unvalidatedBytesSent = 0;
   rttSamplesDropped = 0;
+  invariantViolations = 0;
 
   private readonly rttSamples = new Float64Array(RTT_SAMPLES_MAX);
   private rttSampleCount = 0;

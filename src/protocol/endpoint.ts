@@ -19,9 +19,11 @@ import { createController } from "./congestion/factory.ts";
 import { Connection, EnqueueResult, type ConnectionContext } from "./connection/connection.ts";
 import { Counters } from "./counters.ts";
 import { EventQueue } from "./events.ts";
+import { InvariantViolation, invariantFailed } from "./invariant.ts";
 import { TimerHeap } from "./timerHeap.ts";
 import { nodeHmacSha256, verifyCookie, writeCookie, type CookieKey } from "./handshake/cookie.ts";
 import { COOKIE_BYTES } from "./wire/cookie.ts";
+import { ClosedClients } from "./handshake/closedClients.ts";
 import { readDataDestinationHigh, readDataDestinationLow } from "./wire/dataHeader.ts";
 import { LongHeader, MAX_ACK_DELAY_US_MAX, TOKEN_BYTES_MAX, writeReject, writeRetry, writeVersionNegotiation } from "./wire/longHeader.ts";
 import { closeReasonCode, closeReasonFromCode } from "./wire/closeReasons.ts";
@@ -71,6 +73,7 @@ export class Endpoint implements Engine, ConnectionContext {
   private readonly byConnectionId = new Map<number, Connection>();
   private readonly byClient = new Map<string, Connection>();
   private readonly clientKeys = new Map<Connection, string>();
+  private readonly closedClients: ClosedClients;
   private nextHandle = 1;
   /** Connections that may have something to send, round-robin: a ring that only grows. */
   private ready: (Connection | null)[] = new Array(64).fill(null);
@@ -91,6 +94,8 @@ export class Endpoint implements Engine, ConnectionContext {
     this.checksum = new DatagramChecksum(deps.crc32c, deps.crc32cPrefix);
     this.cookieKey = { secret: this.config.cookieSecret, hmac: deps.hmacSha256 ?? nodeHmacSha256 };
     this.events = new EventQueue(this.config.eventsMax, this.config.eventBytesMax);
+    this.closedClients = new ClosedClients(this.config.cookieLifetimeUs, Math.max(1024, this.config.maxConnections),
+      () => this.counters.refuse("closed-clients"));
     this.reassemblyBytesTotalMax = this.config.reassemblyBytesTotal;
     for (const [channel, mode] of Object.entries(this.config.channelModes)) {
       const index = Number(channel);
@@ -105,16 +110,51 @@ export class Endpoint implements Engine, ConnectionContext {
   // ------------------------------------------------------------------ network input
 
   handleDatagram(nowUs: number, data: Uint8Array, from: PeerAddress): void {
+    nowUs = this.integerTime(nowUs);
     this.lastNowUs = nowUs;
     const counters = this.counters;
     counters.datagramsReceived++;
     counters.bytesReceived += data.length;
     try {
       this.dispatch(nowUs, data, from);
-    } catch {
-      // A bug, not an input error; network input must never take the engine down.
+    } catch (error) {
+      // A bug, not an input error: loud under tests and the simulator; in production network
+      // input must never take the engine down.
+      if (this.config.strictInvariants) throw error;
       counters.drop("internal-error");
     }
+  }
+
+  // ------------------------------------------------------------------ invariants (invariant.ts)
+
+  /** Engine time is integer microseconds: a fractional `nowUs` (an unfloored clock) once
+   *  livelocked a loss timer (test/sim/FINDINGS.md, finding 1). */
+  private integerTime(nowUs: number): number {
+    if (Number.isInteger(nowUs) || nowUs === Infinity) return nowUs;
+    if (this.config.strictInvariants) invariantFailed(`nowUs must be integer microseconds, got ${nowUs}: floor the clock`);
+    this.counters.invariantViolations++;
+    return Math.floor(nowUs);
+  }
+
+  /** After every call into an open connection: its invariants, cheap ones always, the walk
+   *  over the packets in flight only under strictInvariants. */
+  private checkConnection(connection: Connection, nowUs: number): void {
+    // A closing connection only sends CLOSE; one closed for a bug stays broken: no recount.
+    if (connection.isClosing()) return;
+    try {
+      connection.checkInvariants(this.config.strictInvariants);
+    } catch (error) {
+      this.onConnectionBug(connection, nowUs, error);
+    }
+  }
+
+  /** A broken invariant inside one connection: rethrown under strictInvariants; otherwise that
+   *  connection alone closes with "internal-error" (CLOSE sent if it still can be) and is counted. */
+  private onConnectionBug(connection: Connection, nowUs: number, error: unknown): void {
+    if (this.config.strictInvariants || !(error instanceof InvariantViolation)) throw error;
+    this.counters.invariantViolations++;
+    if (connection.isClosing()) connection.terminate("internal-error", 0, error.message);
+    else connection.close(nowUs, "internal-error", false, 0, error.message);
   }
 
   private dispatch(nowUs: number, data: Uint8Array, from: PeerAddress): void {
@@ -143,7 +183,12 @@ export class Endpoint implements Engine, ConnectionContext {
       return this.counters.drop("unknown-connection");
     }
     if (!sameAddress(connection.remote, from)) return this.counters.drop("address-mismatch");
-    connection.onDataPacket(nowUs, data, data.length - CHECKSUM_BYTES);
+    try {
+      connection.onDataPacket(nowUs, data, data.length - CHECKSUM_BYTES);
+    } catch (error) {
+      this.onConnectionBug(connection, nowUs, error);
+    }
+    this.checkConnection(connection, nowUs);
     this.afterActivity(connection);
   }
 
@@ -174,9 +219,11 @@ export class Endpoint implements Engine, ConnectionContext {
     const clientKey = `${from.host}|${from.port}|${header.sourceHigh}|${header.sourceLow}`;
     const existing = this.byClient.get(clientKey);
     if (existing !== undefined) {
-      existing.onRepeatedInitial(nowUs); // our HANDSHAKE was lost: send it again
+      existing.onRepeatedInitial(nowUs); // our HANDSHAKE (or, closing, our CLOSE) was lost: send it again
       return this.markReady(existing);
     }
+    // A late copy of an INITIAL whose connection already ended: its cookie may still be valid.
+    if (this.closedClients.has(nowUs, clientKey)) return counters.drop("closed-connection");
     const verdict = verifyCookie(data, tokenStart, tokenLength, this.cookieKey, header.version, from,
       header.sourceHigh, header.sourceLow, nowUs, this.config.cookieLifetimeUs);
     if (verdict !== "valid") {
@@ -292,6 +339,7 @@ export class Endpoint implements Engine, ConnectionContext {
     if (clientKey !== undefined) {
       this.byClient.delete(clientKey);
       this.clientKeys.delete(connection);
+      this.closedClients.remember(this.lastNowUs, clientKey);
     }
     this.counters.connectionsActive--;
     this.counters.connectionClosed(connection.closeReason);
@@ -330,6 +378,7 @@ export class Endpoint implements Engine, ConnectionContext {
   // ------------------------------------------------------------------ output
 
   pollTransmit(nowUs: number, out: Uint8Array, info: TransmitInfo): boolean {
+    nowUs = this.integerTime(nowUs);
     this.lastNowUs = nowUs;
     const counters = this.counters;
     const reply = this.stateless.shift();
@@ -346,7 +395,7 @@ export class Endpoint implements Engine, ConnectionContext {
       const connection = this.takeReady();
       if (connection === null) break;
       connection.inReadyList = false;
-      const length = connection.isFinished() ? 0 : connection.buildDatagram(nowUs, out);
+      const length = connection.isFinished() ? 0 : this.buildChecked(connection, nowUs, out);
       this.timers.markDirty(connection); // building moves its timers (ACK sent, packet in flight)
       if (connection.isFinished()) {
         this.removeConnection(connection);
@@ -364,12 +413,28 @@ export class Endpoint implements Engine, ConnectionContext {
     return false;
   }
 
+  /** Builds one datagram; a connection whose invariants break while building sends nothing. */
+  private buildChecked(connection: Connection, nowUs: number, out: Uint8Array): number {
+    let length = 0;
+    try {
+      length = connection.buildDatagram(nowUs, out);
+    } catch (error) {
+      this.onConnectionBug(connection, nowUs, error);
+      return 0;
+    }
+    this.checkConnection(connection, nowUs);
+    return length;
+  }
+
   pollTimeout(): number {
     this.timers.refresh(this.connectionList);
-    return this.timers.peek();
+    // Deadlines may come from fractional arithmetic (RTT averages, pacing rate): round up so
+    // that waking at the returned integer time always finds the timer due.
+    return Math.ceil(this.timers.peek());
   }
 
   handleTimeout(nowUs: number): void {
+    nowUs = this.integerTime(nowUs);
     this.lastNowUs = nowUs;
     const timers = this.timers;
     timers.refresh(this.connectionList);
@@ -377,7 +442,13 @@ export class Endpoint implements Engine, ConnectionContext {
     for (let budget = this.connectionList.length; budget > 0; budget--) {
       const connection = timers.popDue(nowUs);
       if (connection === null) break;
-      const wantsSend = connection.onTimeout(nowUs);
+      let wantsSend = false;
+      try {
+        wantsSend = connection.onTimeout(nowUs);
+      } catch (error) {
+        this.onConnectionBug(connection, nowUs, error);
+      }
+      this.checkConnection(connection, nowUs);
       if (connection.isFinished()) this.removeConnection(connection);
       else if (wantsSend) this.markReady(connection);
       else timers.markDirty(connection);
@@ -397,6 +468,7 @@ export class Endpoint implements Engine, ConnectionContext {
   // ------------------------------------------------------------------ application commands
 
   connect(nowUs: number, to: PeerAddress, options?: ConnectOptions): number {
+    nowUs = this.integerTime(nowUs);
     this.lastNowUs = nowUs;
     if (this.connections.size >= this.config.maxConnections) {
       this.counters.refuse("connections");

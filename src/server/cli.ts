@@ -1,8 +1,8 @@
 // `bun run server`: the bun-rudp server with the example application (echo + broadcast room).
 // Usage errors: one line on stderr, exit code 2. Start-up failures: one line, exit code 1.
 import { RudpError } from "../errors.ts";
-import { MetricsCollector } from "../metrics/collector.ts";
-import { startMetricsServer } from "../metrics/httpServer.ts";
+import { serveMetrics } from "../metrics/httpServer.ts";
+import { createMetrics, type RudpMetrics } from "../metrics/index.ts";
 import { createLogger, type Logger } from "../runtime/logger.ts";
 import { parseServerConfig, UsageError, USAGE, type ServerCliConfig } from "./config.ts";
 import { installExampleApp } from "./exampleApp.ts";
@@ -54,15 +54,11 @@ async function runServerProcess(config: ServerCliConfig, logger: Logger): Promis
     if (error instanceof RudpError) fail(error.message, 1);
     throw error;
   }
-  const collector = new MetricsCollector({
-    sample: () => server.endpoint?.sample ?? null,
-    workers: config.workers,
-    listen: server.address,
-  });
-  server.onRttSample = collector.recordRtt;
+  // The same bun-rudp/metrics an application mounts on its own Bun.serve.
+  const serverMetrics = createMetrics(server, { workers: config.workers, dashboardAtRoot: true, historySeconds: isWorker ? 0 : 300 });
   const metrics = config.metricsPort === 0 && !isWorker
     ? null
-    : startMetricsServerOrFail(config, collector, isWorker);
+    : startMetricsServerOrFail(config, serverMetrics, isWorker);
   server.on("connection", (connection) => logger.debug({ connection: connection.id, remote: connection.remote }, "connection opened"));
   server.on("disconnect", (connection) => logger.debug({ connection: connection.id, reason: connection.closeInfo?.reason }, "connection closed"));
 
@@ -86,7 +82,7 @@ async function runServerProcess(config: ServerCliConfig, logger: Logger): Promis
       process.exit(1);
     }, SHUTDOWN_TIMEOUT_MS + 1000);
     await server.close(SHUTDOWN_TIMEOUT_MS);
-    collector.stop();
+    serverMetrics.stop();
     metrics?.stop(true);
     clearTimeout(forced);
     logger.info({ roomMessagesDropped: app.roomMessagesDropped, echoRepliesDropped: app.echoRepliesDropped }, "stopped");
@@ -96,14 +92,14 @@ async function runServerProcess(config: ServerCliConfig, logger: Logger): Promis
   process.on("SIGTERM", () => void stop("SIGTERM"));
 }
 
-function startMetricsServerOrFail(config: ServerCliConfig, collector: MetricsCollector, isWorker: boolean) {
+function startMetricsServerOrFail(config: ServerCliConfig, metrics: RudpMetrics, isWorker: boolean) {
   try {
-    return startMetricsServer({
+    return serveMetrics({
       host: config.metricsHost,
       // Workers serve an internal port the primary aggregates; only the primary uses --metrics-port.
       port: isWorker ? 0 : config.metricsPort,
-      snapshot: () => collector.snapshot(),
-      workerReport: isWorker ? () => collector.workerReport() : undefined,
+      handle: metrics.handle,
+      workerReport: isWorker ? () => metrics.workerReport() : undefined,
     });
   } catch (error) {
     fail(`cannot serve metrics on ${config.metricsHost}:${config.metricsPort}: ${(error as Error).message}; choose another --metrics-port (0 turns metrics off)`, 1);

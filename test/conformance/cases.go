@@ -9,8 +9,32 @@ import (
 )
 
 var cases = map[string]caseFunc{
-	"handshake": caseHandshake,
-	"echo":      caseEcho,
+	"handshake":                 caseHandshake,
+	"echo":                      caseEcho,
+	"mode-reliable-ordered":     caseMode(modeReliableOrdered),
+	"mode-reliable-unordered":   caseMode(modeReliableUnordered),
+	"mode-unreliable":           caseMode(modeUnreliable),
+	"mode-unreliable-sequenced": caseMode(modeUnreliableSequenced),
+	"mixed-modes":               caseMixedModes,
+	"fragmentation":             caseFragmentation,
+	"loss":                      caseLoss,
+	"flow-control-window":       caseFlowWindow,
+	"flow-control-max-data":     caseFlowMaxData,
+	"keepalive":                 caseKeepalive,
+	"close-client":              caseCloseClient,
+	"close-server":              caseCloseServer,
+	"bad-checksum":              caseBadChecksum,
+	"unknown-version":           caseUnknownVersion,
+	"forged-cookie":             caseForgedCookie,
+	"ack-unsent":                caseAckUnsent,
+	"amplification":             caseAmplification,
+	"initial-size":              caseInitialSize,
+	"vectors":                   caseVectors,
+	"server-full":               caseServerFull,
+	"handshake-repeat":          caseHandshakeRepeat,
+	"duplicate-packet":          caseDuplicatePacket,
+	"unknown-frame":             caseUnknownFrame,
+	"short-datagram":            caseShortDatagram,
 }
 
 // connect opens a connection and completes the handshake, failing on any recorded violation.
@@ -59,7 +83,7 @@ func caseHandshake(ctx caseContext) (string, error) {
 	if err := checkViolations(c); err != nil {
 		return "", err
 	}
-	return fmt.Sprintf("RETRY %d bytes with a 24-byte cookie, HANDSHAKE from server ID %x with initialMaxData %d, PING acknowledged", res.retryBytes, c.serverID, res.serverInitialMax), nil
+	return fmt.Sprintf("RETRY %d bytes with a 24-byte cookie, HANDSHAKE from server ID %x with initialMaxData %d and maxAckDelayUs %d, PING acknowledged", res.retryBytes, c.serverID, res.serverInitialMax, res.serverMaxAckDelayUs), nil
 }
 
 func caseEcho(ctx caseContext) (string, error) {

@@ -67,6 +67,7 @@ type client struct {
 	datagramsSent, datagramsReceived  int
 	bytesSent, bytesReceived          int
 	droppedByLossIn, droppedByLossOut int
+	neverOnWire                       map[uint64]bool // packet numbers the send loss dropped
 	longPackets                       []longPacket
 	closeReceived                     *closeFrame
 	maxDataReceived                   []uint64
@@ -76,17 +77,18 @@ type client struct {
 	violations                        []string
 
 	// Sending.
-	nextPN        uint64
-	inFlight      map[uint64]*sentPacket
-	largestAcked  int64
-	queue         []*outFrag
-	nextMessageID map[byte]uint64
-	peerMaxData   uint64
-	reliableSent  uint64
-	srtt          time.Duration
-	ptoCount      int
-	pingPending   bool
-	closePending  *closeFrame
+	nextPN          uint64
+	inFlight        map[uint64]*sentPacket
+	largestAcked    int64
+	queue           []*outFrag
+	nextMessageID   map[int]uint64 // per (channel, mode), §4
+	peerMaxData     uint64
+	reliableSent    uint64
+	srtt            time.Duration
+	peerMaxAckDelay time.Duration // the server's maxAckDelayUs (§3), added to the PTO
+	ptoCount        int
+	pingPending     bool
+	closePending    *closeFrame
 
 	// Receiving.
 	largestRecv      int64
@@ -125,7 +127,7 @@ func newClient(server string, opts options) (*client, error) {
 		rng:      rand.New(rand.NewSource(opts.seed)),
 		loss:     rand.New(rand.NewSource(opts.seed ^ 0x5eed)),
 		inFlight: map[uint64]*sentPacket{}, largestAcked: -1, largestRecv: -1,
-		nextMessageID: map[byte]uint64{}, localMaxData: opts.initialMaxData,
+		nextMessageID: map[int]uint64{}, localMaxData: opts.initialMaxData,
 		fragmentsSeen: map[string]bool{}, reasm: map[string]*reassembly{}, done: map[string]bool{},
 		nextOrdered: map[byte]uint64{}, orderedHeld: map[byte]map[uint64]delivery{}, lastSequenced: map[byte]int64{},
 		srtt: 5 * time.Millisecond, start: time.Now(),
@@ -159,19 +161,23 @@ func (c *client) read(until time.Time) []byte {
 	}
 	c.datagramsReceived++
 	c.bytesReceived += n
+	if n > mtuBytes {
+		c.violation("a %d-byte datagram from the server, over mtuBytes %d (§1; the test server runs with the default)", n, mtuBytes)
+	}
 	return buf[:n]
 }
 
 // ---- handshake (§3) ----
 
 type handshakeResult struct {
-	retries           int
-	cookie            []byte
-	retryBytes        int
-	unvalidatedSent   int
-	unvalidatedRecv   int
-	serverInitialMax  uint64
-	handshakeDatagram int
+	retries             int
+	cookie              []byte
+	retryBytes          int
+	unvalidatedSent     int
+	unvalidatedRecv     int
+	serverInitialMax    uint64
+	serverMaxAckDelayUs uint64
+	handshakeDatagram   int
 }
 
 // handshake runs INITIAL -> RETRY -> INITIAL(cookie) -> HANDSHAKE, retransmitting INITIAL
@@ -256,6 +262,8 @@ func (c *client) handshake(timeout time.Duration) (handshakeResult, error) {
 				return res, errors.New("HANDSHAKE carries server ID 0 (0 is never chosen)")
 			}
 			c.serverID = p.src
+			c.peerMaxAckDelay = time.Duration(serverMaxAckDelayUs) * time.Microsecond
+			res.serverMaxAckDelayUs = serverMaxAckDelayUs
 			c.peerMaxData = res.serverInitialMax
 			c.connected = true
 			res.handshakeDatagram = len(d)
@@ -285,8 +293,9 @@ func initialBackoff(attempt int) time.Duration {
 
 // send queues one message, fragmenting it when it does not fit one packet.
 func (c *client) send(channel, mode byte, payload []byte) uint64 {
-	id := c.nextMessageID[channel]
-	c.nextMessageID[channel]++
+	key := int(channel)<<2 | int(mode)
+	id := c.nextMessageID[key]
+	c.nextMessageID[key]++
 	reliable := mode == modeReliableOrdered || mode == modeReliableUnordered
 	total := uint64(len(payload))
 	if total <= fragmentPayloadMax {
@@ -374,15 +383,36 @@ func (c *client) flush() {
 func (c *client) transmit(b []byte, eliciting bool, frags []*outFrag) {
 	pn := c.nextPN
 	c.nextPN++
+	if c.reliableSent > c.peerMaxData {
+		c.violation("client bug: sent reliable payload to byte %d past the server's MAX_DATA %d", c.reliableSent, c.peerMaxData)
+	}
 	if eliciting {
 		c.inFlight[pn] = &sentPacket{pn: pn, at: time.Now(), eliciting: true, frags: frags}
 	}
 	d := seal(b)
 	if c.opts.sendLoss > 0 && c.loss.Float64() < c.opts.sendLoss {
 		c.droppedByLossOut++
+		if c.neverOnWire == nil {
+			c.neverOnWire = map[uint64]bool{}
+		}
+		c.neverOnWire[pn] = true
 		return
 	}
 	c.writeRaw(d)
+}
+
+// sendMessageAs sends one unfragmented message with the given ID in a packet of its own, now,
+// tracked for retransmission like any other (the mode cases reorder IDs with it).
+func (c *client) sendMessageAs(channel, mode byte, id uint64, payload []byte) {
+	reliable := mode == modeReliableOrdered || mode == modeReliableUnordered
+	f := &outFrag{msg: messageFrame{mode: mode, channel: channel, id: id, payload: payload}, reliable: reliable, counted: reliable}
+	if reliable {
+		c.reliableSent += uint64(len(payload))
+	}
+	if key := int(channel)<<2 | int(mode); c.nextMessageID[key] <= id {
+		c.nextMessageID[key] = id + 1
+	}
+	c.transmit(appendMessage(appendShortHeader(nil, c.serverID, c.nextPN), f.msg), true, []*outFrag{f})
 }
 
 // sendPacket sends a DATA packet built from raw frame bytes (for the negative cases).
@@ -398,7 +428,7 @@ func (c *client) sendPacket(frameBytes []byte, corrupt bool) uint64 {
 }
 
 func (c *client) pto() time.Duration {
-	p := 3*c.srtt + 10*time.Millisecond
+	p := 3*c.srtt + 10*time.Millisecond + c.peerMaxAckDelay
 	for i := 0; i < c.ptoCount && p < time.Second; i++ {
 		p *= 2
 	}
@@ -584,6 +614,12 @@ func (c *client) onAck(a ackFrame) {
 	c.acksReceived = append(c.acksReceived, a)
 	if a.largest >= c.nextPN {
 		c.violation("ACK of packet %d, never sent (next is %d)", a.largest, c.nextPN)
+	}
+	for pn := range c.neverOnWire {
+		if a.covers(pn) {
+			c.violation("ACK covers packet %d, which the client's send loss never put on the wire", pn)
+			delete(c.neverOnWire, pn)
+		}
 	}
 	newlyAcked := false
 	for pn, p := range c.inFlight {

@@ -171,9 +171,14 @@ const announcedMaxAckDelayUs = 2000
 
 // buildInitial returns an INITIAL padded to exactly `size` bytes (1200 per the spec).
 func buildInitial(version uint32, clientID [8]byte, initialMaxData uint64, token []byte, size int) []byte {
+	return buildInitialWith(version, clientID, initialMaxData, announcedMaxAckDelayUs, token, size)
+}
+
+// buildInitialWith also takes the maxAckDelayUs transport parameter (§3).
+func buildInitialWith(version uint32, clientID [8]byte, initialMaxData, maxAckDelayUs uint64, token []byte, size int) []byte {
 	b := appendLongHeader(nil, typeInitial, version, [8]byte{}, clientID)
 	b = appendVarint(b, initialMaxData)
-	b = appendVarint(b, announcedMaxAckDelayUs) // transport parameter (§3)
+	b = appendVarint(b, maxAckDelayUs) // transport parameter (§3)
 	b = appendVarint(b, uint64(len(token)))
 	b = append(b, token...)
 	for len(b) < size-trailerLen {
@@ -221,6 +226,8 @@ type frames struct {
 	closes   []closeFrame
 	maxData  []uint64
 	messages []messageFrame
+	// reencoded is every frame encoded again as parsed, in order (the vectors case compares it).
+	reencoded []byte
 }
 
 func (f frames) ackEliciting() bool {
@@ -269,10 +276,16 @@ func parseFrames(b []byte) (frames, error) {
 		switch {
 		case t == framePadding:
 			f.padding = true
+			f.reencoded = append(f.reencoded, framePadding)
 		case t == framePing:
 			f.ping = true
+			f.reencoded = append(f.reencoded, framePing)
 		case t == frameAck:
-			f.acks = append(f.acks, parseAck(&r))
+			a := parseAck(&r)
+			f.acks = append(f.acks, a)
+			if r.err == nil {
+				f.reencoded = appendAck(f.reencoded, a.ranges, a.delayUs)
+			}
 		case t == frameClose:
 			c := closeFrame{reason: r.u8(), code: r.varint()}
 			n := r.varint()
@@ -281,10 +294,15 @@ func parseFrames(b []byte) (frames, error) {
 			}
 			c.message = string(r.take(int(n)))
 			f.closes = append(f.closes, c)
+			f.reencoded = appendClose(f.reencoded, c)
 		case t == frameMaxData:
-			f.maxData = append(f.maxData, r.varint())
+			m := r.varint()
+			f.maxData = append(f.maxData, m)
+			f.reencoded = appendMaxData(f.reencoded, m)
 		case t >= 0x10 && t <= 0x17:
-			f.messages = append(f.messages, parseMessage(&r, t))
+			m := parseMessage(&r, t)
+			f.messages = append(f.messages, m)
+			f.reencoded = appendMessage(f.reencoded, m)
 		default:
 			r.fail(errMalformed)
 		}

@@ -311,4 +311,30 @@ describe("dashboard", () => {
       standIn.stop();
     }
   }, 25_000);
+
+  chromiumTest("a page opened now starts with the server's recent history, not empty charts", async () => {
+    const standIn = startStandInMetricsServer();
+    try {
+      await Bun.sleep(3500); // the server samples its history once a second
+      const served = (await (await fetch(`${standIn.url}/stats/history`)).json()) as StatsSnapshot[];
+      expect(served.length).toBeGreaterThanOrEqual(3);
+      const { page, pageErrors } = await openDashboard(`${standIn.url}/`);
+      // Before the first poll could add a second point, the charts hold the served history.
+      const points = await waitFor("the history to be drawn", 3000, async () => {
+        const held = await page.evaluate(() => {
+          const dashboard = ((globalThis as unknown as { window: unknown }).window as { rudpDashboard?: { history: { seconds: number[]; pointsFromServerHistory?: number } } }).rudpDashboard;
+          return dashboard ? { seconds: dashboard.history.seconds.length, fromServer: dashboard.history.pointsFromServerHistory ?? 0 } : null;
+        });
+        return held && held.fromServer > 0 ? held : undefined;
+      });
+      expect(points.fromServer).toBeGreaterThanOrEqual(3);
+      expect(points.seconds).toBeGreaterThanOrEqual(points.fromServer);
+      const messages = await chartLastValues(page, "chart-messages");
+      expect(messages.last[0]).not.toBeNull();
+      expect(pageErrors).toEqual([]);
+      await page.close();
+    } finally {
+      standIn.stop();
+    }
+  }, 20_000);
 });

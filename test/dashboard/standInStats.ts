@@ -3,7 +3,15 @@
 // be tested where the protocol engine cannot run, and covers fields a small real load leaves at
 // zero (loss, closes by reason, drops, pool refusals).
 import { startMetricsServer } from "../../src/metrics/httpServer.ts";
-import type { DistributionSummary, StatsSnapshot } from "../../src/metrics/statsSchema.ts";
+import { RttBucketCounter } from "../../src/metrics/rttBuckets.ts";
+import type { DistributionSummary, RttBuckets, StatsSnapshot } from "../../src/metrics/statsSchema.ts";
+
+/** `count` samples spread over 30..300 µs, in the real bucket counter. */
+function standInRttBuckets(count: number): RttBuckets {
+  const counter = new RttBucketCounter();
+  for (let index = 0; index < Math.min(count, 1000); index++) counter.record(30 + (index % 10) * 30);
+  return counter.read();
+}
 
 function distribution(p50: number, spread: number, count: number): DistributionSummary {
   return {
@@ -58,6 +66,7 @@ export class StandInStats {
       },
       rttUs: distribution(45 + 10 * Math.sin(t / 3), 4, this.rates.messagesIn),
       rttUsSinceStart: distribution(48, 5, this.totals.messagesIn),
+      rttBucketsSinceStart: standInRttBuckets(this.totals.messagesIn),
       connections: { active, opened: 60 + t, closedByReason: { graceful: 20 + t - (active - 40), "idle-timeout": 3 } },
       handshakes: { completed: 60 + t, failedByReason: { "server-full": 1 } },
       loss: {

@@ -69,8 +69,9 @@ export class Pair {
   /** `dependencies` replaces parts of each side's EngineDependencies (e.g. its checksum). */
   constructor(serverConfig: Partial<EngineConfig> = {}, clientConfig: Partial<EngineConfig> = {}, seed = 1,
       dependencies: { server?: Partial<EngineDependencies>; client?: Partial<EngineDependencies> } = {}) {
-    this.server = createEngine({ role: "server", ...serverConfig }, { ...deps(seed), ...dependencies.server });
-    this.client = createEngine({ role: "client", ...clientConfig }, { ...deps(seed + 1000), ...dependencies.client });
+    // strictInvariants: an engine bug throws instead of being counted (src/protocol/invariant.ts).
+    this.server = createEngine({ role: "server", strictInvariants: true, ...serverConfig }, { ...deps(seed), ...dependencies.server });
+    this.client = createEngine({ role: "client", strictInvariants: true, ...clientConfig }, { ...deps(seed + 1000), ...dependencies.client });
   }
 
   connect(): number {

@@ -153,7 +153,8 @@ export class SimEndpoint {
     this.address = address;
     const cookieSecret = new Uint8Array(32);
     prng.fillBytes(cookieSecret);
-    this.config = { ...factory.defaultEngineConfig(options.role), cookieSecret, ...options.config };
+    // strictInvariants: a broken engine invariant throws here, failing the seed that found it.
+    this.config = { ...factory.defaultEngineConfig(options.role), cookieSecret, strictInvariants: true, ...options.config };
     const randomStream = prng.fork();
     this.engine = factory.createEngine(this.config, { crc32c, randomBytes: (out: Uint8Array) => randomStream.fillBytes(out) });
   }

@@ -26,11 +26,12 @@ for (const { finding, seeds } of fixed) {
   });
 }
 
-// Open at 9ddc326; unskip when the engine fixes them.
-test.skip("sim regression: FINDINGS 6, sweep seeds 1000925 1001909 3005140: a delayed INITIAL after the close resurrects the connection (server: a second connection)", () => {
+// Found open at 9ddc326, fixed in the proto branch (FINDINGS 6: closed clients remembered for
+// one cookie lifetime; 7: a closing connection answers a repeated INITIAL with HANDSHAKE + CLOSE).
+test("sim regression: FINDINGS 6, sweep seeds 1000925 1001909 3005140: a delayed INITIAL after the close resurrects the connection (server: a second connection)", () => {
   for (const seed of [1000925, 1001909, 3005140]) runSweepSeed(seed);
 });
 
-test.skip("sim regression: FINDINGS 7, sweep seed 1004737: a closing server answers a repeated INITIAL with HANDSHAKE and stops echoing CLOSE (peer idle-timeout)", () => {
+test("sim regression: FINDINGS 7, sweep seed 1004737: a closing server answers a repeated INITIAL with HANDSHAKE and stops echoing CLOSE (peer idle-timeout)", () => {
   runSweepSeed(1004737);
 });

@@ -5,6 +5,7 @@
 //
 //   bun tools/fuzz/handshakeFlood.ts --port 7700 [--host 127.0.0.1] [--sockets 64]
 //       [--seconds 3] [--max-datagrams 3000000]
+// SIGTERM or SIGINT ends the flood early; the JSON line is still printed.
 import type { udp } from "bun";
 import { parseArgs } from "node:util";
 import { craftInitial, PacketType, randomConnectionId } from "./wireCraft.ts";
@@ -15,6 +16,8 @@ export interface FloodOptions {
   sockets: number;
   seconds: number;
   maxDatagrams: number;
+  /** Polled between batches: true ends the flood early (the CLI sets it on SIGTERM/SIGINT). */
+  stopRequested?: () => boolean;
 }
 
 export interface FloodResult {
@@ -83,7 +86,7 @@ export async function runHandshakeFlood(options: FloodOptions): Promise<FloodRes
   const deadline = started + options.seconds * 1000;
   let template = 0;
   let turn = 0;
-  while (result.datagramsSent < options.maxDatagrams && performance.now() < deadline) {
+  while (result.datagramsSent < options.maxDatagrams && performance.now() < deadline && !(options.stopRequested?.() ?? false)) {
     const socket = sockets[turn++ % sockets.length]!;
     batch.length = 0;
     for (let i = 0; i < BATCH; i++) {
@@ -154,7 +157,10 @@ if (import.meta.main) {
     console.error("handshakeFlood: --port <udp port of the server> is required");
     process.exit(2);
   }
+  let stop = false;
+  for (const signal of ["SIGTERM", "SIGINT"] as const) process.on(signal, () => (stop = true));
   const result = await runHandshakeFlood({
+    stopRequested: () => stop,
     host: values.host!,
     port: Number(values.port),
     sockets: Math.min(1024, Number(values.sockets)),

@@ -5,6 +5,9 @@
 //!   bit 2  AVX2         (cpuid 7.0, ebx bit 5; only if XGETBV says the OS saves YMM state)
 //!   bit 3  AVX-512F     (cpuid 7.0, ebx bit 16; only if the OS saves opmask+ZMM state)
 //!   bit 4  VPCLMULQDQ   (cpuid 7.0, ecx bit 10; only if the OS saves YMM state)
+//!   bit 5  AES-NI       (cpuid 1, ecx bit 25)
+//!   bit 6  AVX          (cpuid 1, ecx bit 28; only if the OS saves YMM state)
+//!   bit 7  VAES         (cpuid 7.0, ecx bit 9; only if the OS saves YMM state)
 //! On other architectures the mask is 0.
 const builtin = @import("builtin");
 
@@ -13,6 +16,9 @@ pub const pclmulqdq: u32 = 1 << 1;
 pub const avx2: u32 = 1 << 2;
 pub const avx512f: u32 = 1 << 3;
 pub const vpclmulqdq: u32 = 1 << 4;
+pub const aes: u32 = 1 << 5;
+pub const avx: u32 = 1 << 6;
+pub const vaes: u32 = 1 << 7;
 
 const CpuidResult = struct { eax: u32, ebx: u32, ecx: u32, edx: u32 };
 
@@ -56,15 +62,18 @@ pub fn detect() u32 {
     var features: u32 = 0;
     if (bit(leaf1.ecx, 20)) features |= sse42;
     if (bit(leaf1.ecx, 1)) features |= pclmulqdq;
+    if (bit(leaf1.ecx, 25)) features |= aes;
     const os_uses_xsave = bit(leaf1.ecx, 27);
     if (!os_uses_xsave or leaf0.eax < 7) return features;
     const xcr0 = xgetbv0();
     const os_saves_ymm = (xcr0 & 0x6) == 0x6;
     const os_saves_zmm = os_saves_ymm and (xcr0 & 0xE0) == 0xE0;
+    if (os_saves_ymm and bit(leaf1.ecx, 28)) features |= avx;
     const leaf7 = cpuid(7, 0);
     if (os_saves_ymm and bit(leaf1.ecx, 28) and bit(leaf7.ebx, 5)) features |= avx2;
     if (os_saves_zmm and bit(leaf7.ebx, 16)) features |= avx512f;
     if (os_saves_ymm and bit(leaf7.ecx, 10)) features |= vpclmulqdq;
+    if (os_saves_ymm and bit(leaf7.ecx, 9)) features |= vaes;
     return features;
 }
 

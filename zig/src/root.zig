@@ -13,6 +13,7 @@ comptime {
     _ = @import("batch_io.zig");
     _ = @import("ring.zig");
     _ = @import("rx_thread.zig");
+    _ = @import("aead.zig");
 }
 
 test {

@@ -1,10 +1,14 @@
-// The bun-rudp live dashboard: polls /stats once a second, writes the figures into the page
-// and keeps the last five minutes in bounded arrays that uPlot draws. No build step: this file
+// The bun-rudp live dashboard: starts with the server's recent past (/stats/history), then polls
+// /stats once a second, writes the figures into the page and keeps the last five minutes in
+// bounded arrays that uPlot draws. No build step: this file
 // is served as is, and uPlot (a global from uPlot.iife.min.js) is its only dependency.
 "use strict";
 
 (() => {
-  const STATS_URL = "/stats";
+  // Where the metrics routes are mounted (the server fills in the meta tag: "" or e.g. "/rudp").
+  const BASE = document.querySelector('meta[name="rudp-base"]')?.getAttribute("content") ?? "";
+  const STATS_URL = `${BASE}/stats`;
+  const HISTORY_URL = `${BASE}/stats/history`;
   const POLL_INTERVAL_MS = 1000;
   // A server that accepts the connection but never answers must show as disconnected too.
   const POLL_TIMEOUT_MS = 2500;
@@ -588,7 +592,32 @@
     });
     // For tests and the curious: what the page holds, read-only by convention.
     window.rudpDashboard = { state, charts, history, HISTORY_POINTS_MAX, POLL_INTERVAL_MS };
-    void poll();
+    void loadHistory().finally(() => void poll());
+  }
+
+  /** The server's recent snapshots, drawn before the first poll; a server without them: no loss. */
+  async function loadHistory() {
+    const controller = new AbortController();
+    const timer = setTimeout(() => controller.abort(), POLL_TIMEOUT_MS);
+    try {
+      const response = await fetch(HISTORY_URL, { cache: "no-store", signal: controller.signal });
+      if (!response.ok) return;
+      const snapshots = await response.json();
+      if (!Array.isArray(snapshots)) return;
+      let previous = null;
+      for (const stats of snapshots.slice(-HISTORY_POINTS_MAX)) {
+        if (!stats || !isNumber(stats.timestampMs)) continue;
+        appendPoint(stats.timestampMs / 1000, stats, intervalFigures(previous, stats));
+        previous = stats;
+      }
+      state.previous = previous;
+      history.pointsFromServerHistory = snapshots.length;
+      redrawCharts();
+    } catch (error) {
+      console.warn(`bun-rudp dashboard: no history (${error?.message ?? error}); charts start now`);
+    } finally {
+      clearTimeout(timer);
+    }
   }
 
   start();

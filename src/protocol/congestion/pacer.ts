@@ -54,11 +54,12 @@ export class Pacer {
     return this.nextDepartureUs > earliest ? this.nextDepartureUs : earliest;
   }
 
-  /** 0 if a datagram may go now, else the time (us) when it may. */
+  /** 0 if a datagram may go now, else the time (whole us, rounded up so that it is due
+   *  then) when it may. The schedule itself keeps the fractions of the rate. */
   delayUntilUs(nowUs: number, _bytes: number): number {
     if (this.rateBytesPerUs === Infinity) return 0;
     const departure = this.departureUs(nowUs);
-    return departure <= nowUs ? 0 : departure;
+    return departure <= nowUs ? 0 : Math.ceil(departure);
   }
 
   onPacketSent(nowUs: number, bytes: number): void {

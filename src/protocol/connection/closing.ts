@@ -6,6 +6,10 @@
 import type { CloseReason } from "../api.ts";
 
 export const CLOSE_RESENDS_MAX = 3;
+/** CLOSEs sent in answer to the peer's packets (INITIAL included) per closing period. Apart
+ *  from the timer's resends, so lost timer resends never leave a still-sending peer unanswered
+ *  (test/sim/FINDINGS.md 7); bounded, so a flood of packets gets no flood of CLOSEs. */
+export const CLOSE_ANSWERS_MAX = 16;
 /** Close messages longer than this are cut (and cut again to fit one packet). */
 const CLOSE_MESSAGE_BYTES_MAX = 256;
 const ENCODER = new TextEncoder();
@@ -23,6 +27,7 @@ export class ClosingState {
   private messageBytes: Uint8Array = new Uint8Array(0);
   private sendPending = false;
   private resends = 0;
+  private answers = 0;
   private deadlineUs = Infinity;
   /** Until the peer answers, CLOSE goes out again at this time (then at halving intervals). */
   private resendUs = Infinity;
@@ -58,6 +63,7 @@ export class ClosingState {
   echoPeerClose(nowUs: number): void {
     this.sendPending = true;
     this.resends = CLOSE_RESENDS_MAX;
+    this.answers = CLOSE_ANSWERS_MAX;
     this.deadlineUs = nowUs;
   }
 
@@ -66,8 +72,14 @@ export class ClosingState {
     this.sendPending = false;
   }
 
-  /** The peer is still sending: it has not seen our CLOSE. Resend it, a bounded number of times. */
+  /** The peer is still sending: it has not seen our CLOSE. Answer with it, a bounded number of times. */
   onPeerStillSending(): void {
+    if (this.answers >= CLOSE_ANSWERS_MAX) return;
+    this.answers++;
+    this.sendPending = true;
+  }
+
+  private onResendTimer(): void {
     if (this.resends >= CLOSE_RESENDS_MAX) return;
     this.resends++;
     this.sendPending = true;
@@ -100,7 +112,7 @@ export class ClosingState {
     if (nowUs >= this.deadlineUs && !this.sendPending) return true;
     if (nowUs >= this.resendUs) {
       this.resendUs = this.resends < CLOSE_RESENDS_MAX ? nowUs + (this.deadlineUs - nowUs) / 2 : Infinity;
-      this.onPeerStillSending();
+      this.onResendTimer();
     }
     return false;
   }

@@ -20,6 +20,7 @@ import type { EventQueue } from "../events.ts";
 import { writeHandshake, writeInitial } from "../wire/longHeader.ts";
 import { ReceiveVerdict } from "../recovery/ackRanges.ts";
 import { AckVerdict, LossDetection, type RecoveryHost } from "../recovery/lossDetection.ts";
+import { invariant, invariantFailed } from "../invariant.ts";
 import { SentFlag, SentPacketRing } from "../recovery/sentPackets.ts";
 import { closeReasonFromCode } from "../wire/closeReasons.ts";
 import { FrameReader, FrameType, MESSAGE_FRAME_OVERHEAD_MAX } from "../wire/frames.ts";
@@ -148,6 +149,11 @@ export class Connection implements RecoveryHost, MessageSink {
   }
 
   /** Finished: closed and nothing left to send; the endpoint forgets it. */
+  /** Closing or closed: a CLOSE is on its way or the connection is done. */
+  isClosing(): boolean {
+    return this.state >= ConnectionState.closing;
+  }
+
   isFinished(): boolean {
     return this.state === ConnectionState.closed;
   }
@@ -277,6 +283,9 @@ export class Connection implements RecoveryHost, MessageSink {
   onRepeatedInitial(nowUs: number): void {
     this.timers.onPeerHeard(nowUs);
     this.handshake.onRepeatedInitial();
+    // Closing: the client still lacks our HANDSHAKE, so it could not read a CLOSE alone. It
+    // gets the HANDSHAKE again (above, if still unconfirmed) and the CLOSE right behind it.
+    if (this.state === ConnectionState.closing) this.closing.onPeerStillSending();
   }
 
   // ---------------------------------------------------------------- receive
@@ -458,6 +467,44 @@ export class Connection implements RecoveryHost, MessageSink {
   onPersistentCongestion(nowUs: number): void {
     this.context.counters.refuse("persistent-congestion");
     this.cc.onPersistentCongestion(nowUs);
+  }
+
+  // ---------------------------------------------------------------- invariants (invariant.ts)
+
+  /** Throws InvariantViolation when this connection's state is inconsistent. The cheap checks
+   *  run after every call from the endpoint; `thorough` adds the walk over the packets in
+   *  flight (tests and the simulator only: it is O(packets in flight)). */
+  checkInvariants(thorough: boolean): void {
+    const inFlight = this.recovery.bytesInFlight;
+    if (!(inFlight >= 0)) invariantFailed(`bytes in flight ${inFlight} < 0`);
+    const sent = this.sent;
+    invariant(sent.count <= sent.capacityMax, "more sent-packet records than the ring's limit");
+    const queue = this.sendQueue;
+    if (!(queue.liveBytes >= 0 && queue.liveBytes <= queue.bufferBytesMax)) {
+      invariantFailed(`send buffer ${queue.liveBytes} outside [0, ${queue.bufferBytesMax}]`);
+    }
+    const window = this.cc.windowBytes;
+    if (!(window >= this.context.config.mtuBytes && window < Infinity)) invariantFailed(`congestion window ${window} outside [mtu, Infinity)`);
+    this.flow.checkInvariants();
+    if (thorough) this.checkSentPackets();
+  }
+
+  /** Bytes in flight equal the sum over the packets still in flight; send times follow
+   *  packet-number order. */
+  private checkSentPackets(): void {
+    const sent = this.sent;
+    let inFlight = 0;
+    let previousSentUs = -Infinity;
+    for (let pn = sent.firstPn; pn < sent.nextPn(); pn++) {
+      const i = sent.indexOf(pn);
+      const flags = sent.flags[i];
+      if ((flags & SentFlag.inFlight) !== 0 && (flags & (SentFlag.acked | SentFlag.lost)) === 0) inFlight += sent.sizeBytes[i];
+      if ((flags & SentFlag.skipped) !== 0) continue;
+      const sentUs = sent.timeSentUs[i];
+      if (!(sentUs >= previousSentUs)) invariantFailed(`packet ${pn} sent at ${sentUs}, before packet ${pn - 1} at ${previousSentUs}`);
+      previousSentUs = sentUs;
+    }
+    if (!(inFlight === this.recovery.bytesInFlight)) invariantFailed(`bytes in flight ${this.recovery.bytesInFlight}, packets in flight hold ${inFlight}`);
   }
 
   // ---------------------------------------------------------------- timers (timers.ts)

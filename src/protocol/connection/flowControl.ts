@@ -2,6 +2,8 @@
 // peer may send up to `advertisedMaxData`, which moves up by a quarter window at a time as
 // the application consumes messages (MAX_DATA). Send side: reliable fragments stop at the
 // peer's limit; unreliable ones are not counted.
+import { invariantFailed } from "../invariant.ts";
+
 export class FlowControl {
   /** The limit we last announced to the peer. */
   private advertised: number;
@@ -58,6 +60,16 @@ export class FlowControl {
 
   isMaxDataOwed(): boolean {
     return this.maxDataPending;
+  }
+
+  /** Send side within the peer's limit; our announced limit at most one window past what
+   *  the application consumed (invariant.ts). */
+  checkInvariants(): void {
+    if (!(this.sentReliableBytes <= this.peerLimit)) invariantFailed(`reliable bytes sent ${this.sentReliableBytes} > peer limit ${this.peerLimit}`);
+    const consumed = this.consumedReliableBytes;
+    if (!(this.advertised >= consumed && this.advertised <= consumed + this.receiveWindowBytes)) {
+      invariantFailed(`advertised limit ${this.advertised} outside [${consumed}, ${consumed} + window ${this.receiveWindowBytes}]`);
+    }
   }
 
   /** Clears the owed flag; returns the limit to write into the MAX_DATA frame. */

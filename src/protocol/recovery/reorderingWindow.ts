@@ -37,7 +37,7 @@ export class ReorderingWindow {
     if (this.reorderingSeen && minRttUs !== Infinity) {
       windowUs = Math.min(Math.max(windowUs, (this.multiplier * minRttUs) / 4), rttUs);
     }
-    return Math.max(rttUs + windowUs, GRANULARITY_US);
+    return Math.ceil(Math.max(rttUs + windowUs, GRANULARITY_US)); // whole microseconds
   }
 
   /** A packet was acknowledged after a packet sent later than it, without being declared lost. */

@@ -32,6 +32,7 @@ export class RttEstimator {
 
   /** RFC 9002 §6.2.1: the probe timeout before backoff. */
   probeTimeoutUs(maxAckDelayUs: number): number {
-    return this.smoothedUs + Math.max(4 * this.varianceUs, GRANULARITY_US) + maxAckDelayUs;
+    // Whole microseconds: deadlines built on it stay integer like engine time.
+    return Math.ceil(this.smoothedUs + Math.max(4 * this.varianceUs, GRANULARITY_US) + maxAckDelayUs);
   }
 }

@@ -11,6 +11,7 @@ export const CLOSE_REASONS: readonly CloseReason[] = [
   "server-full",
   "version-mismatch",
   "application",
+  "internal-error",
 ];
 
 export function closeReasonCode(reason: CloseReason): number {
