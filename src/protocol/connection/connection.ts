@@ -379,6 +379,10 @@ export class Connection implements RecoveryHost, MessageSink {
           counters.drop("malformed");
           return PacketOutcome.refused;
         }
+        if (verdict === MessageVerdict.beyondWindow) {
+          this.protocolViolation(nowUs, `reliable data beyond the ${this.flow.advertisedMaxData}-byte limit announced (flow control)`);
+          return PacketOutcome.refused;
+        }
         this.protocolViolation(nowUs, "message outside the receive window");
         return PacketOutcome.refused;
       }
@@ -424,6 +428,10 @@ export class Connection implements RecoveryHost, MessageSink {
     this.stats.messagesReceived++;
     this.context.counters.messagesReceived++;
     this.context.events.pushMessageBuffer(this.handle, channel, reliable, buffer);
+  }
+
+  reliableBytesReceived(bytes: number): boolean {
+    return this.flow.onReliableReceived(bytes);
   }
 
   staleMessageDropped(): void {

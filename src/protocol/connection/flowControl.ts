@@ -13,6 +13,8 @@ export class FlowControl {
   /** What the peer lets us send in all. */
   private peerLimit = 0;
   private sentReliableBytes = 0;
+  /** Distinct reliable payload bytes the peer sent us (each fragment once). */
+  private receivedReliableBytes = 0;
 
   constructor(private readonly receiveWindowBytes: number) {
     this.advertised = receiveWindowBytes;
@@ -34,6 +36,12 @@ export class FlowControl {
   /** Whether `bytes` more reliable bytes fit under the peer's limit. */
   allowsReliable(bytes: number): boolean {
     return this.sentReliableBytes + bytes <= this.peerLimit;
+  }
+
+  /** Counts new reliable bytes from the peer; false when they pass the limit we announced. */
+  onReliableReceived(bytes: number): boolean {
+    this.receivedReliableBytes += bytes;
+    return this.receivedReliableBytes <= this.advertised;
   }
 
   onReliableSent(bytes: number): void {

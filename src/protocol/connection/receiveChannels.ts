@@ -8,7 +8,7 @@ import { FragmentVerdict, type Reassembly } from "./reassembly.ts";
 export const MESSAGES_AHEAD_MAX = 1 << 17;
 export const HELD_MESSAGES_MAX = 1 << 16;
 
-export const MessageVerdict = { accepted: 0, refused: 1, violation: 2, malformed: 3 } as const;
+export const MessageVerdict = { accepted: 0, refused: 1, violation: 2, malformed: 3, beyondWindow: 4 } as const;
 
 /** Where delivered messages go (the connection, which forwards to the event queue). */
 export interface MessageSink {
@@ -16,6 +16,9 @@ export interface MessageSink {
   deliverBuffer(channel: number, reliable: boolean, buffer: Uint8Array): void;
   staleMessageDropped(): void;
   reassemblyRefused(): void;
+  /** New reliable payload bytes arrived (each fragment counted once); false when they exceed
+   *  the receive window we announced (PROTOCOL.md §6: a flow-control violation). */
+  reliableBytesReceived(bytes: number): boolean;
 }
 
 class ChannelState {
@@ -52,9 +55,18 @@ export class ReceiveChannels {
       this.sink.staleMessageDropped();
       return MessageVerdict.accepted;
     }
-    if (frame.fragmentCount === 1) return this.deliver(state, channel, mode, id, data, frame.payloadStart, frame.payloadLength, null);
+    const reliable = mode <= DeliveryModeCode.reliableUnordered;
+    if (frame.fragmentCount === 1) {
+      if (reliable && !this.sink.reliableBytesReceived(frame.payloadLength)) return MessageVerdict.beyondWindow;
+      return this.deliver(state, channel, mode, id, data, frame.payloadStart, frame.payloadLength, null);
+    }
     const verdict = this.reassembly.add(nowUs, channel, id, mode, frame.fragmentIndex, frame.fragmentCount, frame.totalLength,
       data, frame.payloadStart, frame.payloadLength);
+    const fresh = verdict === FragmentVerdict.pending || verdict === FragmentVerdict.complete;
+    if (reliable && fresh && !this.sink.reliableBytesReceived(frame.payloadLength)) {
+      if (verdict === FragmentVerdict.complete) this.reassembly.completed = null;
+      return MessageVerdict.beyondWindow;
+    }
     if (verdict === FragmentVerdict.complete) {
       const buffer = this.reassembly.completed!.buffer;
       this.reassembly.completed = null;
