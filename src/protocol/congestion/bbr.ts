@@ -47,7 +47,8 @@ const LOSS_EVENTS_MIN = 8;
 export const BbrState = { startup: 0, drain: 1, probeBw: 2, probeRtt: 3 } as const;
 
 export class BbrController implements CongestionController {
-  readonly name = "bbr" as const;
+  /** "adaptive" is this controller under the seed's old name (factory.ts says why). */
+  readonly name: "bbr" | "adaptive";
   windowBytes: number;
   state: number = BbrState.startup;
   /** Bytes per microsecond: the windowed maximum delivery rate. */
@@ -85,7 +86,11 @@ export class BbrController implements CongestionController {
   private inflightHighGrowthBytes: number;
   private savedInflightHighBytes = Infinity;
 
-  constructor(private readonly mtuBytes: number) {
+  constructor(
+    private readonly mtuBytes: number,
+    name: "bbr" | "adaptive" = "bbr",
+  ) {
+    this.name = name;
     this.initialWindow = initialWindowBytes(mtuBytes);
     this.windowBytes = this.initialWindow;
     this.minWindowBytes = MIN_WINDOW_PACKETS * mtuBytes;
