@@ -19,6 +19,15 @@ export interface RuntimeHooks {
   onClosedBeforeConnected?(connection: number, reason: string, message: string): void;
   /** Every RTT sample, for the metrics histogram. */
   onRttSample?(rttUs: number): void;
+  /** An application handler threw while an event was dispatched (absent: the error is logged). */
+  onApplicationError?(error: unknown, connection: RudpConnection | null, event: string): void;
+}
+
+/** Stderr line for a handler error nobody listens for: what happened and what to do. */
+export function logApplicationError(error: unknown, event: string): void {
+  const detail = error instanceof Error ? (error.stack ?? error.message) : String(error);
+  console.error(`bun-rudp: a "${event}" handler threw; the endpoint keeps serving the other connections ` +
+    `(listen for the server's "error" event to handle this yourself): ${detail}`);
 }
 
 /** Flushes between engine polls when staging is full, before yielding to the event loop. */
@@ -80,7 +89,28 @@ export class EndpointRuntime {
     if (this.hooks.onRttSample) this.engine.counters.takeRttSamples(this.hooks.onRttSample);
   }
 
+  /** Handler errors caught by dispatch (the application's bug, not the engine's). */
+  applicationErrors = 0;
+
+  /** One event to the application. A throwing handler must not stop the pump: the other
+   *  events of this turn, the transmits and the timer still have to run. */
   private dispatch(event: EngineEvent): void {
+    try {
+      this.dispatchUnguarded(event);
+    } catch (error) {
+      this.applicationErrors++;
+      const connection = this.connections.get(event.connection) ?? null;
+      const report = this.hooks.onApplicationError;
+      if (report === undefined) return logApplicationError(error, event.type);
+      try {
+        report(error, connection, event.type);
+      } catch (reportError) {
+        logApplicationError(reportError, "error");
+      }
+    }
+  }
+
+  private dispatchUnguarded(event: EngineEvent): void {
     switch (event.type) {
       case "message":
         this.connections.get(event.connection)?.emit("message", event.channel, event.data);

@@ -2,6 +2,7 @@ import { TypedEventEmitter } from "../runtime/typedEmitter.ts";
 import { RudpError } from "../errors.ts";
 import type { EndpointRuntime } from "../runtime/endpointRuntime.ts";
 import { openEndpoint } from "../runtime/openEndpoint.ts";
+import { logApplicationError } from "../runtime/endpointRuntime.ts";
 import { engineConfigFrom, type ServerOptions } from "../runtime/options.ts";
 import { RudpConnection } from "../runtime/rudpConnection.ts";
 
@@ -9,6 +10,9 @@ export interface ServerEvents {
   connection: [connection: RudpConnection];
   /** A connection ended; `connection.closeInfo` says why. */
   disconnect: [connection: RudpConnection];
+  /** An application handler ("connection", "disconnect", or a connection's "message" /
+   *  "drain" / "close") threw; the server keeps serving. Without a listener it is logged. */
+  error: [error: unknown, connection: RudpConnection | null];
 }
 
 export const DEFAULT_PORT = 7700;
@@ -56,6 +60,11 @@ export class RudpServer extends TypedEventEmitter<ServerEvents> {
       onConnected: (connection) => this.emit("connection", connection),
       onClosed: (connection) => this.emit("disconnect", connection),
       onRttSample: (rttUs) => this.onRttSample?.(rttUs),
+      onApplicationError: (error, connection, event) => {
+        // EventEmitter convention: "error" with no listener would throw; log instead.
+        if (this.listenerCount("error") > 0) this.emit("error", error, connection);
+        else logApplicationError(error, event);
+      },
     });
     return this.address;
   }
