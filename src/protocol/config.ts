@@ -34,7 +34,6 @@ export interface ResolvedConfig extends EngineConfig {
   eventsMax: number;
   messagesQueuedMaxPerConnection: number;
   strictInvariants: boolean;
-  progressTimeoutUs: number;
 }
 
 export function resolveConfig(partial: Partial<EngineConfig>, deps: EngineDependencies): ResolvedConfig {
@@ -66,6 +65,5 @@ export function resolveConfig(partial: Partial<EngineConfig>, deps: EngineDepend
     eventsMax: extra.eventsMax ?? 1 << 20,
     messagesQueuedMaxPerConnection: extra.messagesQueuedMaxPerConnection ?? 1 << 16,
     strictInvariants: extra.strictInvariants ?? false,
-    progressTimeoutUs: extra.progressTimeoutUs ?? 30_000_000,
   };
 }
