@@ -103,6 +103,12 @@ func caseVectors(ctx caseContext) (string, error) {
 		if strings.HasPrefix(name, "cookie") {
 			continue
 		}
+		// §9's encryption vectors (keys, transcripts, AEAD-sealed packets) are not plaintext v1
+		// datagrams: they carry an AEAD tag where a CRC32C would be. This client speaks v1 in
+		// plaintext only, so it leaves them to the encryption tests.
+		if strings.HasPrefix(name, "crypto-") {
+			continue
+		}
 		again, err := reencode(d)
 		if err != nil {
 			return "", fmt.Errorf("vector %s: %v", name, err)
