@@ -33,7 +33,8 @@ export type CloseReason =
   | "server-full" // max connections reached
   | "version-mismatch"
   | "application" // an application-defined code, see `closeCode`
-  | "internal-error"; // the engine found its own state inconsistent (a bug): see invariant.ts
+  | "internal-error" // the engine found its own state inconsistent (a bug): see invariant.ts
+  | "stalled"; // data waited progressTimeoutUs while the peer acknowledged nothing new (or kept its window at 0)
 
 export interface EngineConfig {
   role: "server" | "client";
@@ -73,6 +74,9 @@ export interface EngineConfig {
    *  drop. false (default, production): the connection concerned is closed with
    *  "internal-error" and counters.invariantViolations counts it. See src/protocol/invariant.ts. */
   strictInvariants?: boolean;
+  /** A connection with data waiting whose peer acknowledges none of it (never ACKs, or keeps
+   *  its window at 0) for this long is closed as "stalled". Default 30 s. */
+  progressTimeoutUs?: number;
 }
 
 /** What the engine needs from outside; passed in so tests can make it deterministic. */

@@ -34,6 +34,7 @@ export interface ResolvedConfig extends EngineConfig {
   eventsMax: number;
   messagesQueuedMaxPerConnection: number;
   strictInvariants: boolean;
+  progressTimeoutUs: number;
 }
 
 export function resolveConfig(partial: Partial<EngineConfig>, deps: EngineDependencies): ResolvedConfig {
@@ -65,5 +66,6 @@ export function resolveConfig(partial: Partial<EngineConfig>, deps: EngineDepend
     eventsMax: extra.eventsMax ?? 1 << 20,
     messagesQueuedMaxPerConnection: extra.messagesQueuedMaxPerConnection ?? 1 << 16,
     strictInvariants: extra.strictInvariants ?? false,
+    progressTimeoutUs: extra.progressTimeoutUs ?? 30_000_000,
   };
 }

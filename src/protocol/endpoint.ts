@@ -495,7 +495,7 @@ export class Endpoint implements Engine, ConnectionContext {
       this.counters.refuse("message-size");
       return "too-large";
     }
-    const result = connection.send(channel, this.modeCodes[channel], data);
+    const result = connection.send(this.lastNowUs, channel, this.modeCodes[channel], data);
     if (result === EnqueueResult.queued) {
       this.markReady(connection);
       return "queued";

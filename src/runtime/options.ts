@@ -15,6 +15,8 @@ export interface RudpOptions {
   idleTimeoutMs?: number;
   keepaliveIntervalMs?: number;
   handshakeTimeoutMs?: number;
+  /** Data waiting this long while the peer acknowledges none of it closes as "stalled" (default 30 000). */
+  progressTimeoutMs?: number;
   /** Native driver: CPU for the receive thread. */
   receiveThreadCpu?: number;
   /** Native driver: NUMA node for the buffer pools (-1: local). */
@@ -66,6 +68,7 @@ export function engineConfigFrom(options: ServerOptions, role: "server" | "clien
   set("idleTimeoutUs", us(positive("idleTimeoutMs", options.idleTimeoutMs)));
   set("keepaliveIntervalUs", us(positive("keepaliveIntervalMs", options.keepaliveIntervalMs)));
   set("handshakeTimeoutUs", us(positive("handshakeTimeoutMs", options.handshakeTimeoutMs)));
+  set("progressTimeoutUs", us(positive("progressTimeoutMs", options.progressTimeoutMs)));
   set("cookieLifetimeUs", us(positive("cookieLifetimeMs", options.cookieLifetimeMs)));
   set("congestionControl", options.congestionControl);
   if (options.channelModes) config.channelModes = options.channelModes;

@@ -108,6 +108,7 @@ export class Connection implements RecoveryHost, MessageSink {
     this.recovery = new LossDetection(this.sent);
     this.pacer = new Pacer(config.mtuBytes);
     this.timers = new ConnectionTimers(nowUs, config.idleTimeoutUs, config.keepaliveIntervalUs, this.recovery, this.ack, this.handshake);
+    this.timers.progressTimeoutUs = config.progressTimeoutUs;
     const seed = new Uint8Array(4);
     context.deps.randomBytes(seed);
     this.builder = new PacketBuilder({
@@ -194,9 +195,10 @@ export class Connection implements RecoveryHost, MessageSink {
 
   // ---------------------------------------------------------------- application commands
 
-  send(channel: number, modeCode: number, data: Uint8Array): number {
+  send(nowUs: number, channel: number, modeCode: number, data: Uint8Array): number {
     const result = this.sendQueue.enqueue(channel, modeCode, data);
     if (result !== EnqueueResult.queued) this.builder.wantDrain();
+    else this.timers.onDataWaiting(nowUs, true);
     return result;
   }
 
@@ -364,7 +366,7 @@ export class Connection implements RecoveryHost, MessageSink {
           this.protocolViolation(nowUs, "acknowledgement of a packet never sent");
           return PacketOutcome.refused;
         }
-        this.afterAck();
+        this.afterAck(nowUs);
         continue;
       }
       ackEliciting = true;
@@ -408,8 +410,9 @@ export class Connection implements RecoveryHost, MessageSink {
     this.close(nowUs, "protocol-violation", false, 0, message);
   }
 
-  private afterAck(): void {
+  private afterAck(nowUs: number): void {
     this.builder.releaseResolvedFrames();
+    this.timers.onDataWaiting(nowUs, !this.sendQueue.isEmpty());
     const rtt = this.recovery.rtt;
     if (rtt.hasSample) this.context.counters.addRttSample(rtt.latestUs);
     this.builder.notifyDrainIfRoom();
@@ -453,9 +456,13 @@ export class Connection implements RecoveryHost, MessageSink {
     const sent = this.sent;
     this.cc.onPacketAcked(nowUs, sent.sizeBytes[index], sent.timeSentUs[index], this.recovery.rtt);
     this.builder.ackFrames(index);
+    // Any packet with message data newly acknowledged (a retransmission, an unreliable message,
+    // a fragment) is progress; an ACK of only PINGs, probes or MAX_DATA is not.
+    if ((sent.flags[index] & SentFlag.carriedData) !== 0) this.timers.onProgress(nowUs);
   }
 
-  onLostPacketAcked(index: number): void {
+  onLostPacketAcked(index: number, nowUs: number): void {
+    if ((this.sent.flags[index] & SentFlag.carriedData) !== 0) this.timers.onProgress(nowUs);
     this.context.counters.spuriousRetransmissions++;
     this.cc.undoReduction();
     this.builder.ackFrames(index);
@@ -544,16 +551,29 @@ export class Connection implements RecoveryHost, MessageSink {
       return this.closing.isSendPending();
     }
     if (state === ConnectionState.closed) return false;
+    // Unreliable bytes leave the queue when sent, not when acknowledged: recheck here.
+    this.timers.onDataWaiting(nowUs, !this.sendQueue.isEmpty());
     const fired = this.timers.fire(nowUs, this);
     if ((fired & TimerFired.idle) !== 0) {
       this.terminate("idle-timeout", 0, "nothing heard from the peer");
       return false;
+    }
+    if ((fired & TimerFired.stalled) !== 0) {
+      this.stalled(nowUs);
+      return true;
     }
     if ((fired & TimerFired.probe) !== 0) this.builder.sendProbes();
     this.builder.releaseResolvedFrames();
     if ((fired & TimerFired.keepalive) !== 0) this.builder.requestPing();
     if (this.reassembly.partialCount > 0) this.reassembly.evictOlderThan(nowUs, UNRELIABLE_REASSEMBLY_AGE_US);
     return true;
+  }
+
+  /** Data waited progressTimeoutUs and the peer acknowledged none of it: what we hold for it
+   *  is released and the peer told (CLOSE), as it may still be listening. */
+  private stalled(nowUs: number): void {
+    const seconds = this.context.config.progressTimeoutUs / 1e6;
+    this.close(nowUs, "stalled", false, 0, `the peer acknowledged none of the ${this.sendQueue.liveBytes} bytes waiting for ${seconds} s`);
   }
 
   // ---------------------------------------------------------------- transmit (packetBuilder.ts)

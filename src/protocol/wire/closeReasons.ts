@@ -12,6 +12,7 @@ export const CLOSE_REASONS: readonly CloseReason[] = [
   "version-mismatch",
   "application",
   "internal-error",
+  "stalled",
 ];
 
 export function closeReasonCode(reason: CloseReason): number {
