@@ -35,6 +35,8 @@ export interface ResolvedConfig extends EngineConfig {
   messagesQueuedMaxPerConnection: number;
   strictInvariants: boolean;
   progressTimeoutUs: number;
+  memoryBudgetBytes: number;
+  memoryBudgetGraceUs: number;
 }
 
 export function resolveConfig(partial: Partial<EngineConfig>, deps: EngineDependencies): ResolvedConfig {
@@ -67,5 +69,8 @@ export function resolveConfig(partial: Partial<EngineConfig>, deps: EngineDepend
     messagesQueuedMaxPerConnection: extra.messagesQueuedMaxPerConnection ?? 1 << 16,
     strictInvariants: extra.strictInvariants ?? false,
     progressTimeoutUs: extra.progressTimeoutUs ?? 30_000_000,
+    // A server's default: 10,000 connections could otherwise hold ~40 GB of send buffers alone.
+    memoryBudgetBytes: Math.max(base.memoryBudgetBytes ?? (base.role === "server" ? 1024 * MIB : Infinity), 2 * maxMessageBytes),
+    memoryBudgetGraceUs: base.memoryBudgetGraceUs ?? 5_000_000,
   };
 }

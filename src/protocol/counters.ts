@@ -27,6 +27,7 @@ export class Counters implements EngineCounters {
   unvalidatedBytesSent = 0;
   rttSamplesDropped = 0;
   invariantViolations = 0;
+  memoryHeldBytes = 0;
 
   private readonly rttSamples = new Float64Array(RTT_SAMPLES_MAX);
   private rttSampleCount = 0;

@@ -22,6 +22,7 @@ import { ReceiveVerdict } from "../recovery/ackRanges.ts";
 import { AckVerdict, LossDetection, type RecoveryHost } from "../recovery/lossDetection.ts";
 import { invariant, invariantFailed } from "../invariant.ts";
 import { SentFlag, SentPacketRing } from "../recovery/sentPackets.ts";
+import type { MemoryBudget } from "../memoryBudget.ts";
 import { closeReasonFromCode } from "../wire/closeReasons.ts";
 import { FrameReader, FrameType, MESSAGE_FRAME_OVERHEAD_MAX } from "../wire/frames.ts";
 import { readDataPacketNumberLow32 } from "../wire/dataHeader.ts";
@@ -48,6 +49,8 @@ export interface ConnectionContext extends ReassemblyBudget {
   readonly checksum: DatagramChecksum;
   readonly counters: Counters;
   readonly events: EventQueue;
+  /** Endpoint-wide memory budget (memoryBudget.ts). */
+  readonly memory: MemoryBudget;
   readonly frameReader: FrameReader;
 }
 
@@ -103,6 +106,7 @@ export class Connection implements RecoveryHost, MessageSink {
     const fragmentPayloadMax = config.mtuBytes - DATA_HEADER_BYTES - CHECKSUM_BYTES - MESSAGE_FRAME_OVERHEAD_MAX;
     this.sendQueue = new SendQueue(config.sendBufferBytesPerConnection, config.sendBufferBytesPerChannel,
       config.messagesQueuedMaxPerConnection, fragmentPayloadMax);
+    this.sendQueue.account = context.memory;
     this.reassembly = new Reassembly(context, config.reassemblyBytesPerConnection, config.maxMessageBytes);
     this.channels = new ReceiveChannels(this, this.reassembly);
     this.recovery = new LossDetection(this.sent);
@@ -165,6 +169,23 @@ export class Connection implements RecoveryHost, MessageSink {
 
   bufferedBytes(): number {
     return this.sendQueue.liveBytes;
+  }
+
+  /** Bytes the application said it holds for this peer (Engine.setApplicationHeldBytes). */
+  applicationHeldBytes = 0;
+
+  /** What this connection holds on the memory budget (undelivered events are not per connection). */
+  heldBytes(): number {
+    return this.sendQueue.liveBytes + this.reassembly.bytesInUse + this.applicationHeldBytes;
+  }
+
+  /** Forgotten by the endpoint: what it still held leaves the budget. */
+  releaseBudget(): void {
+    const memory = this.context.memory;
+    memory.sendBytesHeld -= this.sendQueue.liveBytes;
+    memory.applicationBytesHeld -= this.applicationHeldBytes;
+    this.sendQueue.account = null;
+    this.applicationHeldBytes = 0;
   }
 
   statsSnapshot(): ConnectionStats {

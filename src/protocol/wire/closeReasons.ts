@@ -13,6 +13,7 @@ export const CLOSE_REASONS: readonly CloseReason[] = [
   "application",
   "internal-error",
   "stalled",
+  "memory-budget",
 ];
 
 export function closeReasonCode(reason: CloseReason): number {
