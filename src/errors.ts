@@ -55,6 +55,10 @@ export function describeCloseReason(reason: string): string {
       return "the peer's application closed the connection";
     case "internal-error":
       return "bun-rudp found its own connection state inconsistent (a bug, not your input) and closed this connection only; please report it with the engine's counters";
+    case "stalled":
+      return "data waited for the progress timeout while the peer acknowledged none of it (it stopped reading or acknowledging); the connection was closed to release what it held";
+    case "memory-budget":
+      return "the server stayed over its memory budget and this connection held among the most (for example a client that sends but does not read the replies); read faster, or raise --max-memory";
     default:
       return `the connection closed (${reason})`;
   }
