@@ -76,7 +76,8 @@ export class Connection implements RecoveryHost, MessageSink {
   private readonly flow: FlowControl;
   // send side
   private readonly sendQueue: SendQueue;
-  private readonly sent = new SentPacketRing(64, SENT_PACKETS_MAX);
+  // Small to start (an idle connection has a PING or two in flight); it doubles on demand.
+  private readonly sent = new SentPacketRing(8, SENT_PACKETS_MAX);
   private readonly recovery: LossDetection;
   private readonly pacer: Pacer;
   private readonly builder: PacketBuilder;

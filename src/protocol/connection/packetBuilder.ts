@@ -57,7 +57,7 @@ export interface BuilderParts {
 export class PacketBuilder {
   readonly retransmits = new RetransmitQueue();
   /** Which (message, fragment) each sent packet carried, by absolute position. */
-  readonly frameRefs = new FrameRefRing(256);
+  readonly frameRefs = new FrameRefRing(16); // doubles on demand; idle connections stay small
   private pingPending = false;
   /** PTO probes still to send: they go out even when the congestion window is full. */
   private probesPending = 0;

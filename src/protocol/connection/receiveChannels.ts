@@ -3,6 +3,7 @@
 // own state, so a gap on one channel never holds back another.
 import { DeliveryModeCode, type FrameReader } from "../wire/frames.ts";
 import { FragmentVerdict, type Reassembly } from "./reassembly.ts";
+import { ChannelMap } from "./channelMap.ts";
 
 /** How far ahead of the next expected message ID a peer may run on one channel. */
 export const MESSAGES_AHEAD_MAX = 1 << 17;
@@ -30,7 +31,8 @@ class ChannelState {
 }
 
 export class ReceiveChannels {
-  private readonly states: (ChannelState | null)[] = new Array(256).fill(null);
+  /** Only the channels the peer has used (channelMap.ts). */
+  private readonly states = new ChannelMap<ChannelState>();
   heldCount = 0;
   heldBytes = 0;
 
@@ -43,8 +45,8 @@ export class ReceiveChannels {
     const channel = frame.channel;
     const id = frame.messageId;
     const mode = frame.modeCode;
-    let state = this.states[channel];
-    if (state === null) state = this.states[channel] = new ChannelState();
+    let state = this.states.get(channel);
+    if (state === undefined) this.states.set(channel, (state = new ChannelState()));
     if (mode === DeliveryModeCode.reliableOrdered) {
       if (id < state.nextOrderedId || (state.held !== null && state.held.has(id))) return MessageVerdict.accepted;
       if (id - state.nextOrderedId > MESSAGES_AHEAD_MAX) return MessageVerdict.violation;

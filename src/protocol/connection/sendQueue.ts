@@ -1,18 +1,28 @@
 // Messages the application queued and the connection has not finished with: copied into
 // one byte buffer, described by typed-array slots indexed by a per-connection serial number.
 // A reliable message lives until every fragment is acknowledged; an unreliable one until
-// every fragment was sent once. Slots and bytes grow on demand up to fixed limits.
+// every fragment was sent once. Slots and bytes grow on demand up to fixed limits, from
+// nothing: a connection that never sends holds no slot arrays and no byte buffer (issue 13).
 import { fragmentLength, fragmentSize, isReliableMode } from "../wire/frames.ts";
 import type { SendAccount } from "../memoryBudget.ts";
+import { ChannelMap, SendChannel } from "./channelMap.ts";
 
-/** Initial send-buffer bytes per connection (it grows by doubling up to bufferBytesMax). */
+/** Send-buffer bytes at the first send (it grows by doubling up to bufferBytesMax). */
 const SEND_BYTES_INITIAL = 2 * 1024;
+/** Message slots at the first send (they double on demand up to messagesMax). */
+const SLOTS_INITIAL = 16;
+// Shared empty arrays until the first send (growSlots replaces them before any write).
+const NO_BYTES = new Uint8Array(0);
+const NO_F64 = new Float64Array(0);
+const NO_U32 = new Uint32Array(0);
+/** An emptied queue keeps a buffer up to this size; a larger one is released. */
+const BYTES_KEPT_WHEN_EMPTY = 64 * 1024;
 
 export const EnqueueResult = { queued: 0, bufferFull: 1, tooManyMessages: 2 } as const;
 
 export class SendQueue {
-  private capacity = 64;
-  private mask = 63;
+  private capacity = 0;
+  private mask = 0;
   private headIndex = 0;
   /** Serial of the oldest live (or not yet released) message, and the next serial to give. */
   headSerial = 0;
@@ -20,33 +30,40 @@ export class SendQueue {
   /** Oldest message with fragments never sent. */
   nextUnsentSerial = 0;
 
-  channel = new Uint8Array(64);
-  modeCode = new Uint8Array(64);
-  messageId = new Float64Array(64);
-  dataOffset = new Float64Array(64);
-  length = new Uint32Array(64);
-  fragmentCount = new Uint32Array(64);
-  nextFragment = new Uint32Array(64);
-  fragmentsUnacked = new Uint32Array(64);
-  done = new Uint8Array(64);
-  fragmentAcked: (Uint8Array | null)[] = new Array(64).fill(null);
+  channel = NO_BYTES;
+  modeCode = NO_BYTES;
+  messageId = NO_F64;
+  dataOffset = NO_F64;
+  length = NO_U32;
+  fragmentCount = NO_U32;
+  nextFragment = NO_U32;
+  fragmentsUnacked = NO_U32;
+  done = NO_BYTES;
+  fragmentAcked: (Uint8Array | null)[] = [];
 
-  bytes: Uint8Array;
+  bytes: Uint8Array = NO_BYTES;
   private dataTail = 0;
   liveBytes = 0;
   /** The endpoint's memory budget: live bytes are counted there too (memoryBudget.ts). */
   account: SendAccount | null = null;
-  readonly channelBytes = new Float64Array(256);
-  private readonly nextMessageId = new Float64Array(256);
+  private readonly channels = new ChannelMap<SendChannel>();
 
   constructor(
     readonly bufferBytesMax: number,
     readonly channelBytesMax: number,
     readonly messagesMax: number,
     readonly fragmentPayloadMax: number,
-  ) {
-    // Small to start: an idle connection should cost little; reserveBytes doubles on demand.
-    this.bytes = new Uint8Array(Math.min(bufferBytesMax, SEND_BYTES_INITIAL));
+  ) {}
+
+  /** Bytes queued on `channel` (for its per-channel limit). */
+  channelBytes(channel: number): number {
+    return this.channels.get(channel)?.bytes ?? 0;
+  }
+
+  private channelState(channel: number): SendChannel {
+    let state = this.channels.get(channel);
+    if (state === undefined) this.channels.set(channel, (state = new SendChannel()));
+    return state;
   }
 
   isEmpty(): boolean {
@@ -67,7 +84,8 @@ export class SendQueue {
 
   enqueue(channel: number, modeCode: number, data: Uint8Array): number {
     const length = data.length;
-    if (this.liveBytes + length > this.bufferBytesMax || this.channelBytes[channel] + length > this.channelBytesMax) {
+    const channelState = this.channelState(channel);
+    if (this.liveBytes + length > this.bufferBytesMax || channelState.bytes + length > this.channelBytesMax) {
       return EnqueueResult.bufferFull;
     }
     const queued = this.tailSerial - this.headSerial;
@@ -83,7 +101,7 @@ export class SendQueue {
     const count = length <= this.fragmentPayloadMax ? 1 : Math.ceil(length / this.fragmentPayloadMax);
     this.channel[slot] = channel;
     this.modeCode[slot] = modeCode;
-    this.messageId[slot] = this.nextMessageId[channel]++;
+    this.messageId[slot] = channelState.nextMessageId++;
     this.dataOffset[slot] = offset;
     this.length[slot] = length;
     this.fragmentCount[slot] = count;
@@ -94,7 +112,7 @@ export class SendQueue {
     this.tailSerial++;
     this.liveBytes += length;
     if (this.account !== null) this.account.sendBytesHeld += length;
-    this.channelBytes[channel] += length;
+    channelState.bytes += length;
     return EnqueueResult.queued;
   }
 
@@ -138,12 +156,17 @@ export class SendQueue {
     const length = this.length[slot];
     this.liveBytes -= length;
     if (this.account !== null) this.account.sendBytesHeld -= length;
-    this.channelBytes[this.channel[slot]] -= length;
+    this.channels.get(this.channel[slot])!.bytes -= length;
     while (this.headSerial < this.tailSerial && this.done[this.headIndex] === 1 && this.headSerial < this.nextUnsentSerial) {
       this.headIndex = (this.headIndex + 1) & this.mask;
       this.headSerial++;
     }
-    if (this.headSerial === this.tailSerial) this.dataTail = 0;
+    if (this.headSerial === this.tailSerial) {
+      this.dataTail = 0;
+      // Everything sent and acknowledged: a buffer a burst grew is given back, not kept for an
+      // idle connection (the first SEND_BYTES_INITIAL-sized one is kept for the next message).
+      if (this.bytes.length > BYTES_KEPT_WHEN_EMPTY) this.bytes = NO_BYTES;
+    }
   }
 
   /** Returns an offset with `length` free contiguous bytes, compacting or growing; -1 if impossible.
@@ -156,7 +179,8 @@ export class SendQueue {
       if (needed * 2 > this.bytes.length) {
         const limit = 2 * this.bufferBytesMax;
         if (needed > limit) return -1;
-        const grown = new Uint8Array(Math.min(limit, Math.max(needed * 2, this.bytes.length * 2)));
+        const first = Math.min(this.bufferBytesMax, SEND_BYTES_INITIAL);
+        const grown = new Uint8Array(Math.min(limit, Math.max(needed * 2, this.bytes.length * 2, first)));
         grown.set(this.bytes.subarray(0, this.dataTail));
         this.bytes = grown;
       }
@@ -182,7 +206,7 @@ export class SendQueue {
   }
 
   private growSlots(): void {
-    const capacity = this.capacity * 2;
+    const capacity = Math.max(SLOTS_INITIAL, this.capacity * 2);
     const count = this.tailSerial - this.headSerial;
     const move = <T extends Uint8Array | Uint32Array | Float64Array>(from: T, into: T): T => {
       for (let k = 0; k < count; k++) into[k] = from[(this.headIndex + k) & this.mask];
@@ -208,11 +232,11 @@ export class SendQueue {
 
 /** Fragments waiting for retransmission, oldest first, as (serial, fragment) pairs. */
 export class RetransmitQueue {
-  private capacity = 64;
+  private capacity = 8;
   private head = 0;
   count = 0;
-  private serial = new Float64Array(64);
-  private fragment = new Uint32Array(64);
+  private serial = new Float64Array(8);
+  private fragment = new Uint32Array(8);
 
   push(serial: number, fragment: number): void {
     if (this.count === this.capacity) this.grow();
