@@ -3,15 +3,19 @@
 // usual case, the same channel again) costs a few dozen bytes where 256-entry tables cost 2 KiB
 // each whether used or not (issue 13: idle connections held three of them).
 
+const NO_VALUES: readonly never[] = [];
+
 export class ChannelMap<T> {
-  private readonly channels: number[] = [];
-  private readonly values: T[] = [];
+  // Allocated by the first set (an idle connection has none).
+  private channels: number[] | null = null;
+  private values: T[] = NO_VALUES as unknown as T[];
   private lastChannel = -1;
   private lastValue: T | undefined = undefined;
 
   get(channel: number): T | undefined {
     if (channel === this.lastChannel) return this.lastValue;
     const channels = this.channels;
+    if (channels === null) return undefined;
     for (let k = 0; k < channels.length; k++) {
       if (channels[k] === channel) {
         this.lastChannel = channel;
@@ -22,6 +26,10 @@ export class ChannelMap<T> {
   }
 
   set(channel: number, value: T): void {
+    if (this.channels === null) {
+      this.channels = [];
+      this.values = [];
+    }
     const k = this.channels.indexOf(channel);
     if (k >= 0) this.values[k] = value;
     else {
@@ -32,7 +40,7 @@ export class ChannelMap<T> {
   }
 
   get size(): number {
-    return this.channels.length;
+    return this.channels === null ? 0 : this.channels.length;
   }
 }
 

@@ -34,8 +34,12 @@ export class PartialMessage {
 
 export const FragmentVerdict = { pending: 0, complete: 1, refused: 2, duplicate: 3, malformed: 4 } as const;
 
+/** Shared by every connection with nothing to reassemble; never written (see add/remove). */
+const NO_PARTIALS: ReadonlyMap<number, PartialMessage> = new Map();
+
 export class Reassembly {
-  private readonly partials = new Map<number, PartialMessage>();
+  /** NO_PARTIALS until a first fragment, and again once the last partial is gone (issue 13). */
+  private partials = NO_PARTIALS as Map<number, PartialMessage>;
   bytesInUse = 0;
   completed: PartialMessage | null = null;
 
@@ -62,6 +66,7 @@ export class Reassembly {
       if (totalLength > this.messageBytesMax) return FragmentVerdict.malformed;
       if (!this.makeRoom(totalLength)) return FragmentVerdict.refused;
       partial = new PartialMessage(key, modeCode, totalLength, fragmentCount, nowUs);
+      if (this.partials === NO_PARTIALS) this.partials = new Map();
       this.partials.set(key, partial);
       this.bytesInUse += totalLength;
       this.budget.reassemblyBytesInUse += totalLength;
@@ -80,6 +85,7 @@ export class Reassembly {
 
   private remove(partial: PartialMessage): void {
     this.partials.delete(partial.key);
+    if (this.partials.size === 0) this.partials = NO_PARTIALS as Map<number, PartialMessage>; // iterators over the old map still end
     this.bytesInUse -= partial.buffer.length;
     this.budget.reassemblyBytesInUse -= partial.buffer.length;
   }
