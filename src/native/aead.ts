@@ -6,6 +6,7 @@
 import { createCipheriv, createDecipheriv, createHmac, createPrivateKey, createPublicKey, diffieHellman } from "node:crypto";
 import { chacha20Poly1305Open, chacha20Poly1305Seal } from "./chacha20poly1305.ts";
 import { native } from "./load.ts";
+import type { EngineCrypto } from "../protocol/api.ts";
 
 export type CipherName = "chacha20-poly1305" | "aes-256-gcm";
 export const AEAD_TAG_BYTES = 16;
@@ -274,4 +275,38 @@ export function defaultAead(): AeadBackend {
 export function preferredCipher(): CipherName {
   if (!native || typeof native.rudp_aead_preferred_cipher !== "function") return "chacha20-poly1305";
   return native.rudp_aead_preferred_cipher() === cipherIds["aes-256-gcm"] ? "aes-256-gcm" : "chacha20-poly1305";
+}
+
+// ---- the engine's view (src/protocol/api.ts EngineCrypto) ----
+
+const cipherNames: readonly CipherName[] = ["chacha20-poly1305", "aes-256-gcm"];
+
+/** The primitives the engine's packet protection takes through its dependencies: `backend`
+ *  (default: native when loaded, else node:crypto), ciphers by wire id, packets as a prefix of
+ *  a buffer so the native path makes no view per packet. */
+export function engineCrypto(backend: AeadBackend = defaultAead()): EngineCrypto {
+  const fast = (preferredCipher() === "aes-256-gcm" ? 2 : 0) | (backend.name === "native" ? 1 : 0);
+  const symbols = backend.name === "native" ? native : null;
+  if (symbols !== null && symbols !== undefined) {
+    return {
+      ...backend,
+      fastCiphers: fast,
+      seal: (cipher, key, iv, buffer, length, headerLength, packetNumber) =>
+        symbols.rudp_aead_seal(cipher, key, iv, buffer, length, headerLength, packetNumber >>> 0) === 1,
+      open: (cipher, key, iv, buffer, length, headerLength, packetNumber) =>
+        symbols.rudp_aead_open(cipher, key, iv, buffer, length, headerLength, packetNumber >>> 0) === 1,
+    };
+  }
+  return {
+    x25519PublicKey: backend.x25519PublicKey,
+    x25519Shared: backend.x25519Shared,
+    hkdfExtract: backend.hkdfExtract,
+    hkdfExpand: backend.hkdfExpand,
+    // node:crypto runs AES-GCM on AES-NI (BoringSSL); the TypeScript ChaCha20 is slow.
+    fastCiphers: 2,
+    seal: (cipher, key, iv, buffer, length, headerLength, packetNumber) =>
+      backend.seal(cipherNames[cipher]!, key, iv, buffer.subarray(0, length), headerLength, packetNumber >>> 0),
+    open: (cipher, key, iv, buffer, length, headerLength, packetNumber) =>
+      backend.open(cipherNames[cipher]!, key, iv, buffer.subarray(0, length), headerLength, packetNumber >>> 0),
+  };
 }

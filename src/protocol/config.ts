@@ -34,7 +34,14 @@ export interface ResolvedConfig extends EngineConfig {
   eventsMax: number;
   messagesQueuedMaxPerConnection: number;
   strictInvariants: boolean;
+  encryption: boolean;
+  keyUpdatePackets: number;
 }
+
+/** RFC 9001 §6.6's confidentiality limit for AES-GCM, also used for ChaCha20 (§9.6). */
+export const KEY_UPDATE_PACKETS_DEFAULT = 2 ** 23;
+/** Fewer would update on nearly every packet. */
+export const KEY_UPDATE_PACKETS_MIN = 16;
 
 export function resolveConfig(partial: Partial<EngineConfig>, deps: EngineDependencies): ResolvedConfig {
   const base = { ...defaultEngineConfig(partial.role ?? "server"), ...partial };
@@ -65,5 +72,7 @@ export function resolveConfig(partial: Partial<EngineConfig>, deps: EngineDepend
     eventsMax: extra.eventsMax ?? 1 << 20,
     messagesQueuedMaxPerConnection: extra.messagesQueuedMaxPerConnection ?? 1 << 16,
     strictInvariants: extra.strictInvariants ?? false,
+    encryption: extra.encryption ?? false,
+    keyUpdatePackets: Math.max(KEY_UPDATE_PACKETS_MIN, Math.min(KEY_UPDATE_PACKETS_DEFAULT, Math.floor(extra.keyUpdatePackets ?? KEY_UPDATE_PACKETS_DEFAULT))),
   };
 }

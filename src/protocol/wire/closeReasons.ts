@@ -12,6 +12,9 @@ export const CLOSE_REASONS: readonly CloseReason[] = [
   "version-mismatch",
   "application",
   "internal-error",
+  "encryption-required", // 10
+  "encryption-unsupported", // 11
+  "server-key-mismatch", // 12 (never on the wire: the client ends its own attempt)
 ];
 
 export function closeReasonCode(reason: CloseReason): number {
