@@ -6,7 +6,6 @@
 import { createCipheriv, createDecipheriv, createHmac, createPrivateKey, createPublicKey, diffieHellman } from "node:crypto";
 import { chacha20Poly1305Open, chacha20Poly1305Seal } from "./chacha20poly1305.ts";
 import { native } from "./load.ts";
-import type { EngineCrypto } from "../protocol/api.ts";
 
 export type CipherName = "chacha20-poly1305" | "aes-256-gcm";
 export const AEAD_TAG_BYTES = 16;
@@ -281,16 +280,35 @@ export function preferredCipher(): CipherName {
 
 const cipherNames: readonly CipherName[] = ["chacha20-poly1305", "aes-256-gcm"];
 
+type PrefixAead = (cipher: number, key: Uint8Array, iv: Uint8Array, buffer: Uint8Array, length: number, headerLength: number, packetNumber: number) => boolean;
+
+/** Structurally the engine's EngineCrypto (src/protocol/api.ts; native imports no other layer). */
+export interface EngineCryptoBackend {
+  x25519PublicKey(secret: Uint8Array): Uint8Array;
+  x25519Shared(secret: Uint8Array, peerPublic: Uint8Array): Uint8Array | null;
+  hkdfExtract(salt: Uint8Array, ikm: Uint8Array): Uint8Array;
+  hkdfExpand(prk: Uint8Array, info: Uint8Array, length: number): Uint8Array;
+  seal: PrefixAead;
+  open: PrefixAead;
+  readonly fastCiphers: number;
+  /** "native" or "typescript": for logs and /stats. */
+  readonly backendName: string;
+}
+
 /** The primitives the engine's packet protection takes through its dependencies: `backend`
  *  (default: native when loaded, else node:crypto), ciphers by wire id, packets as a prefix of
  *  a buffer so the native path makes no view per packet. */
-export function engineCrypto(backend: AeadBackend = defaultAead()): EngineCrypto {
+export function engineCrypto(backend: AeadBackend = defaultAead()): EngineCryptoBackend {
   const fast = (preferredCipher() === "aes-256-gcm" ? 2 : 0) | (backend.name === "native" ? 1 : 0);
   const symbols = backend.name === "native" ? native : null;
   if (symbols !== null && symbols !== undefined) {
     return {
-      ...backend,
+      x25519PublicKey: backend.x25519PublicKey,
+      x25519Shared: backend.x25519Shared,
+      hkdfExtract: backend.hkdfExtract,
+      hkdfExpand: backend.hkdfExpand,
       fastCiphers: fast,
+      backendName: backend.name,
       seal: (cipher, key, iv, buffer, length, headerLength, packetNumber) =>
         symbols.rudp_aead_seal(cipher, key, iv, buffer, length, headerLength, packetNumber >>> 0) === 1,
       open: (cipher, key, iv, buffer, length, headerLength, packetNumber) =>
@@ -304,6 +322,7 @@ export function engineCrypto(backend: AeadBackend = defaultAead()): EngineCrypto
     hkdfExpand: backend.hkdfExpand,
     // node:crypto runs AES-GCM on AES-NI (BoringSSL); the TypeScript ChaCha20 is slow.
     fastCiphers: 2,
+    backendName: backend.name,
     seal: (cipher, key, iv, buffer, length, headerLength, packetNumber) =>
       backend.seal(cipherNames[cipher]!, key, iv, buffer.subarray(0, length), headerLength, packetNumber >>> 0),
     open: (cipher, key, iv, buffer, length, headerLength, packetNumber) =>
