@@ -200,9 +200,9 @@ describe("key update and mismatches", () => {
     const client = pair.client.connectionStats(handle)!;
     const server = pair.server.connectionStats(serverHandle)!;
     expect(client.keyUpdatesSent!).toBeGreaterThan(3);
-    expect(server.keyUpdatesReceived).toBe(client.keyUpdatesSent!);
+    expect(server.keyUpdatesReceived!).toBe(client.keyUpdatesSent!);
     expect(server.keyUpdatesSent!).toBeGreaterThan(3);
-    expect(client.keyUpdatesReceived).toBe(server.keyUpdatesSent!);
+    expect(client.keyUpdatesReceived!).toBe(server.keyUpdatesSent!);
     expect(pair.server.counters.packetsDecryptFailed).toBe(0);
   });
 
