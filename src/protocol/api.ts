@@ -34,6 +34,8 @@ export type CloseReason =
   | "version-mismatch"
   | "application" // an application-defined code, see `closeCode`
   | "internal-error" // the engine found its own state inconsistent (a bug): see invariant.ts
+  | "stalled" // data waited progressTimeoutUs while the peer acknowledged nothing new (or kept its window at 0)
+  | "memory-budget" // the endpoint stayed over memoryBudgetBytes and this connection held among the most
   | "encryption-required" // REJECT: the server speaks only encrypted sessions, the client asked for plaintext
   | "encryption-unsupported" // REJECT: the server runs plaintext (encryption: false), the client offered encryption
   | "server-key-mismatch"; // client: the server's static key is not the pinned serverPublicKey (PROTOCOL.md §9.2)
@@ -76,6 +78,16 @@ export interface EngineConfig {
    *  drop. false (default, production): the connection concerned is closed with
    *  "internal-error" and counters.invariantViolations counts it. See src/protocol/invariant.ts. */
   strictInvariants?: boolean;
+  /** A connection with data waiting whose peer acknowledges none of it (never ACKs, or keeps
+   *  its window at 0) for this long is closed as "stalled". Default 30 s. */
+  progressTimeoutUs?: number;
+  /** Endpoint-wide bytes held for peers (send queues, reassembly, undelivered events, what the
+   *  application reports with setApplicationHeldBytes). Over it send() returns "buffer-full";
+   *  over it for memoryBudgetGraceUs the biggest holders close as "memory-budget".
+   *  Default: 1 GiB on a server, unlimited on a client. docs/LIMITS.md. */
+  memoryBudgetBytes?: number;
+  /** How long the total may stay over the budget before connections are closed. Default 5 s. */
+  memoryBudgetGraceUs?: number;
   // Encryption (docs/PROTOCOL.md §9). The engine is plaintext unless asked; the runtime
   // (src/server, src/client) asks by default. Needs EngineDependencies.crypto.
   /** true: X25519 key exchange in INITIAL/HANDSHAKE and AEAD-protected DATA. Default false here. */
@@ -171,6 +183,9 @@ export interface Engine {
   /** Queued (unsent or unacknowledged) bytes: for backpressure decisions. */
   bufferedBytes(connection: number): number;
   connectionStats(connection: number): ConnectionStats | null;
+  /** The application holds `bytes` on behalf of this connection (a backlog of replies, say):
+   *  counted in the memory budget and in choosing whom to close. Replaces the last value. */
+  setApplicationHeldBytes?(connection: number, bytes: number): void;
   /** Engine-wide counters; monotonically increasing except gauges. */
   readonly counters: EngineCounters;
 }
@@ -237,6 +252,8 @@ export interface EngineCounters {
   /** Broken engine invariants (each closed one connection with "internal-error") and
    *  fractional clock values floored (strictInvariants false only). */
   invariantViolations?: number;
+  /** Bytes held for peers now, as the memory budget counts them (memoryBudgetBytes). */
+  memoryHeldBytes?: number;
   /** Bytes received from / sent to addresses not yet validated by a cookie (sent <= 3x received). */
   unvalidatedBytesReceived?: number;
   unvalidatedBytesSent?: number;

@@ -34,6 +34,9 @@ export interface ResolvedConfig extends EngineConfig {
   eventsMax: number;
   messagesQueuedMaxPerConnection: number;
   strictInvariants: boolean;
+  progressTimeoutUs: number;
+  memoryBudgetBytes: number;
+  memoryBudgetGraceUs: number;
   encryption: boolean;
   keyUpdatePackets: number;
 }
@@ -72,6 +75,10 @@ export function resolveConfig(partial: Partial<EngineConfig>, deps: EngineDepend
     eventsMax: extra.eventsMax ?? 1 << 20,
     messagesQueuedMaxPerConnection: extra.messagesQueuedMaxPerConnection ?? 1 << 16,
     strictInvariants: extra.strictInvariants ?? false,
+    progressTimeoutUs: extra.progressTimeoutUs ?? 30_000_000,
+    // A server's default: 10,000 connections could otherwise hold ~40 GB of send buffers alone.
+    memoryBudgetBytes: Math.max(base.memoryBudgetBytes ?? (base.role === "server" ? 1024 * MIB : Infinity), 2 * maxMessageBytes),
+    memoryBudgetGraceUs: base.memoryBudgetGraceUs ?? 5_000_000,
     encryption: extra.encryption ?? false,
     keyUpdatePackets: Math.max(KEY_UPDATE_PACKETS_MIN, Math.min(KEY_UPDATE_PACKETS_DEFAULT, Math.floor(extra.keyUpdatePackets ?? KEY_UPDATE_PACKETS_DEFAULT))),
   };

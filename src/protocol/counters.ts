@@ -27,6 +27,7 @@ export class Counters implements EngineCounters {
   unvalidatedBytesSent = 0;
   rttSamplesDropped = 0;
   invariantViolations = 0;
+  memoryHeldBytes = 0;
   packetsDecryptFailed = 0;
   packetsReplayed = 0;
   handshakeAuthFailed = 0;

@@ -22,6 +22,7 @@ import { Counters } from "./counters.ts";
 import { EventQueue } from "./events.ts";
 import { InvariantViolation, invariantFailed } from "./invariant.ts";
 import { TimerHeap } from "./timerHeap.ts";
+import { MemoryBudget } from "./memoryBudget.ts";
 import { nodeHmacSha256, verifyCookie, writeCookie, type CookieKey } from "./handshake/cookie.ts";
 import { COOKIE_BYTES } from "./wire/cookie.ts";
 import { ClosedClients } from "./handshake/closedClients.ts";
@@ -73,6 +74,9 @@ export class Endpoint implements Engine, ConnectionContext {
   /** Encrypted DATA is opened in this copy, never in the caller's buffer. */
   private openBuffer = new Uint8Array(2048);
   reassemblyBytesInUse = 0;
+  readonly memory: MemoryBudget;
+  /** Connections refused a send by the memory budget: they get "drain" when it has room. */
+  private readonly budgetBlocked = new Set<Connection>();
   readonly reassemblyBytesTotalMax: number;
 
   private readonly connections = new Map<number, Connection>();
@@ -125,6 +129,7 @@ export class Endpoint implements Engine, ConnectionContext {
       this.trailerBytes = CHECKSUM_BYTES;
     }
     this.events = new EventQueue(this.config.eventsMax, this.config.eventBytesMax);
+    this.memory = new MemoryBudget(this.config.memoryBudgetBytes, this.config.memoryBudgetGraceUs);
     this.closedClients = new ClosedClients(this.config.cookieLifetimeUs, Math.max(1024, this.config.maxConnections),
       () => this.counters.refuse("closed-clients"));
     this.reassemblyBytesTotalMax = this.config.reassemblyBytesTotal;
@@ -434,11 +439,54 @@ export class Endpoint implements Engine, ConnectionContext {
     }
     this.counters.connectionsActive--;
     this.counters.connectionClosed(connection.closeReason);
+    connection.releaseBudget();
+    this.budgetBlocked.delete(connection);
   }
 
   private afterActivity(connection: Connection): void {
     if (connection.isFinished()) this.removeConnection(connection);
     else this.markReady(connection);
+    this.observeMemory(this.lastNowUs);
+  }
+
+  // ------------------------------------------------------------------ memory budget (memoryBudget.ts)
+
+  /** Reassembly and undelivered events: the bytes the budget does not count itself. */
+  private otherHeldBytes(): number {
+    return this.reassemblyBytesInUse + this.events.heldBytes();
+  }
+
+  /** Cheap (a few additions): run after anything that moves memory. */
+  private observeMemory(nowUs: number): void {
+    const other = this.otherHeldBytes();
+    this.counters.memoryHeldBytes = this.memory.total(other);
+    this.memory.observe(nowUs, other);
+    if (this.budgetBlocked.size > 0 && this.memory.allowsDrain(other)) {
+      for (const connection of this.budgetBlocked) if (connection.acceptsSends()) this.events.pushDrain(connection.handle);
+      this.budgetBlocked.clear();
+    }
+  }
+
+  /** Over the budget for the whole grace period: the biggest holders go, then a new grace
+   *  period lets their memory be released before anyone else is judged. */
+  private enforceMemoryBudget(nowUs: number): void {
+    const memory = this.memory;
+    if (memory.observe(nowUs, this.otherHeldBytes()) > nowUs) return;
+    const seconds = memory.graceUs / 1e6;
+    for (const connection of memory.victims(this.connectionList, this.otherHeldBytes())) {
+      const message = `the endpoint stayed over its memory budget (${memory.limitBytes} bytes) for ${seconds} s; this connection held ${connection.heldBytes()} bytes, among the most`;
+      connection.close(nowUs, "memory-budget", false, 0, message);
+      this.afterActivity(connection);
+    }
+    memory.overSinceUs = nowUs;
+  }
+
+  setApplicationHeldBytes(handle: number, bytes: number): void {
+    const connection = this.connections.get(handle);
+    if (connection === undefined || !(bytes >= 0)) return;
+    this.memory.applicationBytesHeld += bytes - connection.applicationHeldBytes;
+    connection.applicationHeldBytes = bytes;
+    this.observeMemory(this.lastNowUs);
   }
 
   private markReady(connection: Connection): void {
@@ -521,12 +569,13 @@ export class Endpoint implements Engine, ConnectionContext {
     this.timers.refresh(this.connectionList);
     // Deadlines may come from fractional arithmetic (RTT averages, pacing rate): round up so
     // that waking at the returned integer time always finds the timer due.
-    return Math.ceil(this.timers.peek());
+    return Math.ceil(Math.min(this.timers.peek(), this.memory.deadlineUs()));
   }
 
   handleTimeout(nowUs: number): void {
     nowUs = this.integerTime(nowUs);
     this.lastNowUs = nowUs;
+    if (nowUs >= this.memory.deadlineUs()) this.enforceMemoryBudget(nowUs);
     const timers = this.timers;
     timers.refresh(this.connectionList);
     // Bounded: each connection is popped at most once per call (it is re-armed afterwards).
@@ -544,6 +593,7 @@ export class Endpoint implements Engine, ConnectionContext {
       else if (wantsSend) this.markReady(connection);
       else timers.markDirty(connection);
     }
+    this.observeMemory(nowUs);
   }
 
   pollEvent(): EngineEvent | null {
@@ -553,6 +603,7 @@ export class Endpoint implements Engine, ConnectionContext {
       const connection = this.connections.get(events.poppedConnection);
       if (connection !== undefined && connection.onMessageConsumed(events.poppedReliableBytes)) this.markReady(connection);
     }
+    if (event === null && this.budgetBlocked.size > 0) this.observeMemory(this.lastNowUs); // the events' bytes are free now
     return event as EngineEvent | null;
   }
 
@@ -586,9 +637,16 @@ export class Endpoint implements Engine, ConnectionContext {
       this.counters.refuse("message-size");
       return "too-large";
     }
-    const result = connection.send(channel, this.modeCodes[channel], data);
+    if (this.memory.refuses(this.otherHeldBytes(), data.length)) {
+      this.counters.refuse("memory-budget");
+      this.budgetBlocked.add(connection);
+      this.observeMemory(this.lastNowUs);
+      return "buffer-full";
+    }
+    const result = connection.send(this.lastNowUs, channel, this.modeCodes[channel], data);
     if (result === EnqueueResult.queued) {
       this.markReady(connection);
+      this.counters.memoryHeldBytes += data.length;
       return "queued";
     }
     this.counters.refuse(result === EnqueueResult.bufferFull ? "send-buffer" : "send-queue-messages");

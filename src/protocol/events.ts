@@ -46,6 +46,13 @@ export class EventQueue {
   private packetBase = -1;
 
   readonly messageView = new MessageEventView();
+  /** Bytes of undelivered messages that keep their own buffer (the arena's are arenaTail). */
+  private bufferBytes = 0;
+
+  /** Bytes held by undelivered message events (the memory budget counts them). */
+  heldBytes(): number {
+    return this.arenaTail + this.bufferBytes;
+  }
   private readonly connectedView = { type: "connected" as const, connection: 0, remote: null as unknown as PeerAddress };
   private readonly drainView = { type: "drain" as const, connection: 0 };
   private readonly closedView = { type: "closed" as const, connection: 0, reason: "graceful" as CloseReason, closeCode: 0, message: "" };
@@ -105,6 +112,7 @@ export class EventQueue {
     this.offset[i] = 0;
     this.length[i] = buffer.length;
     this.objects[i] = buffer;
+    this.bufferBytes += buffer.length;
   }
 
   pushConnected(connection: number, remote: PeerAddress): void {
@@ -137,6 +145,7 @@ export class EventQueue {
       view.connection = connection;
       view.channel = this.channel[i];
       view.buffer = object === null ? this.arena : (object as Uint8Array);
+      if (object !== null) this.bufferBytes -= this.length[i];
       view.offset = this.offset[i];
       view.length = this.length[i];
       if (this.reliable[i] === 1) {

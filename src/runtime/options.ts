@@ -15,6 +15,13 @@ export interface RudpOptions {
   idleTimeoutMs?: number;
   keepaliveIntervalMs?: number;
   handshakeTimeoutMs?: number;
+  /** Data waiting this long while the peer acknowledges none of it closes as "stalled" (default 30 000). */
+  progressTimeoutMs?: number;
+  /** Bytes this endpoint may hold for its peers in all (send queues, reassembly, undelivered
+   *  messages, what connections report with holdBytes). Over it send() returns false; over it
+   *  for maxMemoryGraceMs the biggest holders close as "memory-budget". Server default 1 GiB. */
+  maxMemoryBytes?: number;
+  maxMemoryGraceMs?: number;
   /** Native driver: CPU for the receive thread. */
   receiveThreadCpu?: number;
   /** Native driver: NUMA node for the buffer pools (-1: local). */
@@ -66,6 +73,9 @@ export function engineConfigFrom(options: ServerOptions, role: "server" | "clien
   set("idleTimeoutUs", us(positive("idleTimeoutMs", options.idleTimeoutMs)));
   set("keepaliveIntervalUs", us(positive("keepaliveIntervalMs", options.keepaliveIntervalMs)));
   set("handshakeTimeoutUs", us(positive("handshakeTimeoutMs", options.handshakeTimeoutMs)));
+  set("progressTimeoutUs", us(positive("progressTimeoutMs", options.progressTimeoutMs)));
+  set("memoryBudgetBytes", positive("maxMemoryBytes", options.maxMemoryBytes));
+  set("memoryBudgetGraceUs", us(positive("maxMemoryGraceMs", options.maxMemoryGraceMs)));
   set("cookieLifetimeUs", us(positive("cookieLifetimeMs", options.cookieLifetimeMs)));
   set("congestionControl", options.congestionControl);
   if (options.channelModes) config.channelModes = options.channelModes;

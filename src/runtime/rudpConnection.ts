@@ -87,6 +87,14 @@ export class RudpConnection extends TypedEventEmitter<ConnectionEvents> {
     return this.host.engine.bufferedBytes(this.id);
   }
 
+  /** Tells the endpoint's memory budget (maxMemoryBytes) that the application holds `bytes`
+   *  for this peer, e.g. replies waiting for "drain"; replaces the last value. Counted in the
+   *  total and in choosing which connections close when it stays exceeded. */
+  holdBytes(bytes: number): void {
+    if (this.closedInfo) return;
+    this.host.engine.setApplicationHeldBytes?.(this.id, bytes);
+  }
+
   stats(): ConnectionStats | null {
     return this.host.engine.connectionStats(this.id);
   }

@@ -41,6 +41,7 @@ async function runServerProcess(config: ServerCliConfig, logger: Logger): Promis
     port: config.port,
     driver: config.driver,
     maxConnections: config.maxConnections,
+    maxMemoryBytes: config.maxMemoryBytes,
     mtuBytes: config.mtuBytes,
     congestionControl: config.congestionControl,
     numaNode: config.numaNode,

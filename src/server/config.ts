@@ -9,6 +9,8 @@ export interface ServerCliConfig {
   port: number;
   workers: number;
   maxConnections: number;
+  /** Memory budget per worker for what peers make it hold (engine memoryBudgetBytes). */
+  maxMemoryBytes: number;
   mtuBytes: number;
   congestionControl: CongestionControlName;
   metricsHost: string;
@@ -32,6 +34,8 @@ Options (each also from an environment variable, or a JSON config file via --con
   --workers <n>             processes sharing the port          RUDP_WORKERS       (1)
                             (SO_REUSEPORT; needs the native driver)
   --max-connections <n>     connection limit per worker         RUDP_MAX_CONNECTIONS (10000)
+  --max-memory <size>       bytes held for peers per worker     RUDP_MAX_MEMORY    (1G)
+                            (e.g. 512M, 2G; then send() backpressure, then closes)
   --mtu <bytes>             largest UDP payload, 1200..65000    RUDP_MTU           (1200)
   --cc <name>               newreno | cubic | adaptive | bbr    RUDP_CC            (cubic)
   --metrics-host <address>  metrics HTTP address                RUDP_METRICS_HOST  (127.0.0.1)
@@ -54,6 +58,7 @@ const DEFAULTS: ServerCliConfig = {
   port: DEFAULT_PORT,
   workers: 1,
   maxConnections: 10_000,
+  maxMemoryBytes: 1024 ** 3,
   mtuBytes: 1200,
   congestionControl: "cubic",
   metricsHost: "127.0.0.1",
@@ -70,6 +75,7 @@ const FLAGS = {
   port: { type: "string", env: "RUDP_PORT", key: "port" },
   workers: { type: "string", env: "RUDP_WORKERS", key: "workers" },
   "max-connections": { type: "string", env: "RUDP_MAX_CONNECTIONS", key: "maxConnections" },
+  "max-memory": { type: "string", env: "RUDP_MAX_MEMORY", key: "maxMemoryBytes" },
   mtu: { type: "string", env: "RUDP_MTU", key: "mtuBytes" },
   cc: { type: "string", env: "RUDP_CC", key: "congestionControl" },
   "metrics-host": { type: "string", env: "RUDP_METRICS_HOST", key: "metricsHost" },
@@ -136,6 +142,18 @@ function integer(name: string, value: unknown, min: number, max: number): number
   return number;
 }
 
+const SIZE_UNITS: Record<string, number> = { "": 1, K: 1024, M: 1024 ** 2, G: 1024 ** 3 };
+
+/** Bytes, or a number with K, M or G (binary units): "512M", "2G". */
+function size(name: string, value: unknown, min: number): number {
+  const match = /^(\d+)\s*([KMG]?)i?B?$/i.exec(String(value).trim());
+  const bytes = match ? Number(match[1]) * SIZE_UNITS[match[2]!.toUpperCase()]! : NaN;
+  if (!Number.isSafeInteger(bytes) || bytes < min) {
+    throw new UsageError(`--${name} must be a size of at least ${min} bytes, like 512M or 2G (got "${value}")`);
+  }
+  return bytes;
+}
+
 function oneOf<T extends string>(name: string, value: unknown, allowed: readonly T[]): T {
   if (!allowed.includes(value as T)) throw new UsageError(`--${name} must be one of ${allowed.join(", ")} (got "${value}")`);
   return value as T;
@@ -147,6 +165,7 @@ function validate(raw: Raw): ServerCliConfig {
   if (raw.port !== undefined) config.port = integer("port", raw.port, 0, 65_535);
   if (raw.workers !== undefined) config.workers = integer("workers", raw.workers, 1, 64);
   if (raw.maxConnections !== undefined) config.maxConnections = integer("max-connections", raw.maxConnections, 1, 1_000_000);
+  if (raw.maxMemoryBytes !== undefined) config.maxMemoryBytes = size("max-memory", raw.maxMemoryBytes, 1024 ** 2);
   if (raw.mtuBytes !== undefined) config.mtuBytes = integer("mtu", raw.mtuBytes, 1200, 65_000);
   if (raw.congestionControl !== undefined) config.congestionControl = oneOf("cc", raw.congestionControl, ["newreno", "cubic", "adaptive", "bbr"] as const);
   if (raw.metricsHost !== undefined) config.metricsHost = String(raw.metricsHost);

@@ -3,8 +3,9 @@ import type { RudpServer } from "./server.ts";
 
 /** Messages on this channel go to every connected client; all others echo back. */
 export const BROADCAST_CHANNEL = 1;
-/** Echo replies held per connection while its send buffer is full, before replies are dropped. */
-const ECHO_BACKLOG_BYTES_MAX = 1 << 20;
+/** Echo replies held per connection while send() refuses (its buffer or the server's memory
+ *  budget is full), before replies are dropped. Reported to the budget with holdBytes. */
+export const ECHO_BACKLOG_BYTES_MAX = 256 * 1024;
 
 export interface ExampleAppCounters {
   /** Room messages a member missed because its send buffer was full. */
@@ -15,8 +16,10 @@ export interface ExampleAppCounters {
 
 /**
  * The application `bun run server` runs: echo on every channel, and a broadcast room on
- * channel 1. Echo replies that do not fit the send buffer wait in a bounded backlog and go
- * out on "drain"; a room is best effort per member (a slow member misses messages, counted).
+ * channel 1. Echo replies that send() refuses wait in a bounded backlog, in order, and go out
+ * on "drain"; the backlog counts in the server's memory budget (so a peer that never reads is
+ * among the first closed when it stays exceeded). A room is best effort per member (a slow
+ * member misses messages, counted).
  */
 export function installExampleApp(server: RudpServer): ExampleAppCounters {
   const counters: ExampleAppCounters = { roomMessagesDropped: 0, echoRepliesDropped: 0 };
@@ -53,14 +56,19 @@ class EchoBacklog {
     }
     this.queue.push({ channel, data: data.slice() }); // the view dies after this call
     this.bytes += data.length;
+    this.connection.holdBytes(this.bytes);
   }
 
   flush(): void {
-    while (this.queue.length > 0 && !this.connection.closed) {
-      const next = this.queue[0]!;
-      if (!this.connection.send(next.channel, next.data)) return;
-      this.queue.shift();
+    const held = this.bytes;
+    let sent = 0;
+    while (sent < this.queue.length && !this.connection.closed) {
+      const next = this.queue[sent]!;
+      if (!this.connection.send(next.channel, next.data)) break;
       this.bytes -= next.data.length;
+      sent++;
     }
+    if (sent > 0) this.queue.splice(0, sent); // one splice, not a shift per reply
+    if (this.bytes !== held) this.connection.holdBytes(this.bytes);
   }
 }

@@ -1,5 +1,6 @@
 import { describe, expect, test } from "bun:test";
 import { connect } from "../../src/index.ts";
+import { parseServerConfig } from "../../src/server/config.ts";
 import type { StatsSnapshot } from "../../src/metrics/statsSchema.ts";
 import { nativeStatus } from "../../src/native/load.ts";
 import { ensureDebianPackage } from "../support/systemPackages.ts";
@@ -13,7 +14,7 @@ describe("bun run server: usage", () => {
   test("--help prints the options and exits 0", () => {
     const result = runCli(["--help"]);
     expect(result.exitCode).toBe(0);
-    for (const flag of ["--host", "--port", "--workers", "--max-connections", "--mtu", "--cc", "--metrics-host", "--metrics-port", "--log-level", "--driver", "--numa-node", "--rx-cpu"]) {
+    for (const flag of ["--host", "--port", "--workers", "--max-connections", "--max-memory", "--mtu", "--cc", "--metrics-host", "--metrics-port", "--log-level", "--driver", "--numa-node", "--rx-cpu"]) {
       expect(result.stdout).toContain(flag);
     }
   });
@@ -21,6 +22,7 @@ describe("bun run server: usage", () => {
   for (const [args, expected] of [
     [["--port", "seventy"], /--port must be an integer from 0 to 65535 \(got "seventy"\)/],
     [["--bogus"], /Unknown option '--bogus'/],
+    [["--max-memory", "lots"], /--max-memory must be a size of at least 1048576 bytes, like 512M or 2G \(got "lots"\)/],
     [["--cc", "vegas"], /--cc must be one of newreno, cubic, adaptive/],
     [["--workers", "2", "--driver", "fallback"], /--workers > 1 needs the native driver/],
     [["--config", "/nonexistent.json"], /cannot read config file/],
@@ -33,6 +35,13 @@ describe("bun run server: usage", () => {
       expect(lines[0]).toMatch(expected);
     });
   }
+
+  test("--max-memory takes bytes or K/M/G sizes; the default is 1 GiB per worker", () => {
+    expect(parseServerConfig(["--max-memory", "512M"], {})!.maxMemoryBytes).toBe(512 * 1024 ** 2);
+    expect(parseServerConfig(["--max-memory", "2G"], {})!.maxMemoryBytes).toBe(2 * 1024 ** 3);
+    expect(parseServerConfig([], { RUDP_MAX_MEMORY: "3000000" })!.maxMemoryBytes).toBe(3_000_000);
+    expect(parseServerConfig([], {})!.maxMemoryBytes).toBe(1024 ** 3);
+  });
 
   test("a port in use: one clear line, exit 1", async () => {
     const holder = await Bun.udpSocket({ hostname: "127.0.0.1", port: 0 });

@@ -65,6 +65,8 @@ export class Pair {
   collectEvents = true;
   /** false: the server application stops taking events (tests receive-window backpressure). */
   pollServerEvents = true;
+  /** false: the client application stops taking events (its window closes). */
+  pollClientEvents = true;
 
   /** `dependencies` replaces parts of each side's EngineDependencies (e.g. its checksum). */
   constructor(serverConfig: Partial<EngineConfig> = {}, clientConfig: Partial<EngineConfig> = {}, seed = 1,
@@ -108,7 +110,7 @@ export class Pair {
       moved = true;
     }
     if (this.pollServerEvents) this.collect(this.server, this.serverEvents);
-    this.collect(this.client, this.clientEvents);
+    if (this.pollClientEvents) this.collect(this.client, this.clientEvents);
     return moved;
   }
 

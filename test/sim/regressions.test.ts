@@ -11,6 +11,7 @@ const fixed: { finding: string; seeds: number[] }[] = [
   { finding: "1 livelock on the loss-time deadline", seeds: [46, 47, 48, 52, 76, 86] },
   { finding: "3 handshake backoff / lost HANDSHAKE reply / repeated INITIAL and idle", seeds: [89, 356, 420, 765, 1215] },
   { finding: "5 message after closed", seeds: [1340] },
+  { finding: "8 stalled close while loss recovery progressed", seeds: [47, 407] },
 ];
 
 for (const { finding, seeds } of fixed) {

@@ -35,6 +35,7 @@ import { ReceiveVerdict } from "../recovery/ackRanges.ts";
 import { AckVerdict, LossDetection, type RecoveryHost } from "../recovery/lossDetection.ts";
 import { invariant, invariantFailed } from "../invariant.ts";
 import { SentFlag, SentPacketRing } from "../recovery/sentPackets.ts";
+import type { MemoryBudget } from "../memoryBudget.ts";
 import { closeReasonFromCode } from "../wire/closeReasons.ts";
 import { FrameReader, FrameType, MESSAGE_FRAME_OVERHEAD_MAX } from "../wire/frames.ts";
 import { readDataPacketNumberLow32 } from "../wire/dataHeader.ts";
@@ -61,6 +62,8 @@ export interface ConnectionContext extends ReassemblyBudget {
   readonly checksum: DatagramChecksum;
   readonly counters: Counters;
   readonly events: EventQueue;
+  /** Endpoint-wide memory budget (memoryBudget.ts). */
+  readonly memory: MemoryBudget;
   readonly frameReader: FrameReader;
   /** Encryption (§9): the primitives, or null for a plaintext endpoint. */
   readonly crypto: EngineCrypto | null;
@@ -133,11 +136,13 @@ export class Connection implements RecoveryHost, MessageSink {
     const fragmentPayloadMax = config.mtuBytes - DATA_HEADER_BYTES - context.trailerBytes - MESSAGE_FRAME_OVERHEAD_MAX;
     this.sendQueue = new SendQueue(config.sendBufferBytesPerConnection, config.sendBufferBytesPerChannel,
       config.messagesQueuedMaxPerConnection, fragmentPayloadMax);
+    this.sendQueue.account = context.memory;
     this.reassembly = new Reassembly(context, config.reassemblyBytesPerConnection, config.maxMessageBytes);
     this.channels = new ReceiveChannels(this, this.reassembly);
     this.recovery = new LossDetection(this.sent);
     this.pacer = new Pacer(config.mtuBytes);
     this.timers = new ConnectionTimers(nowUs, config.idleTimeoutUs, config.keepaliveIntervalUs, this.recovery, this.ack, this.handshake);
+    this.timers.progressTimeoutUs = config.progressTimeoutUs;
     const seed = new Uint8Array(4);
     context.deps.randomBytes(seed);
     this.builder = new PacketBuilder({
@@ -196,6 +201,23 @@ export class Connection implements RecoveryHost, MessageSink {
     return this.sendQueue.liveBytes;
   }
 
+  /** Bytes the application said it holds for this peer (Engine.setApplicationHeldBytes). */
+  applicationHeldBytes = 0;
+
+  /** What this connection holds on the memory budget (undelivered events are not per connection). */
+  heldBytes(): number {
+    return this.sendQueue.liveBytes + this.reassembly.bytesInUse + this.applicationHeldBytes;
+  }
+
+  /** Forgotten by the endpoint: what it still held leaves the budget. */
+  releaseBudget(): void {
+    const memory = this.context.memory;
+    memory.sendBytesHeld -= this.sendQueue.liveBytes;
+    memory.applicationBytesHeld -= this.applicationHeldBytes;
+    this.sendQueue.account = null;
+    this.applicationHeldBytes = 0;
+  }
+
   statsSnapshot(): ConnectionStats {
     const rtt = this.recovery.rtt;
     const s = this.stats;
@@ -228,9 +250,10 @@ export class Connection implements RecoveryHost, MessageSink {
 
   // ---------------------------------------------------------------- application commands
 
-  send(channel: number, modeCode: number, data: Uint8Array): number {
+  send(nowUs: number, channel: number, modeCode: number, data: Uint8Array): number {
     const result = this.sendQueue.enqueue(channel, modeCode, data);
     if (result !== EnqueueResult.queued) this.builder.wantDrain();
+    else this.timers.onDataWaiting(nowUs, true);
     return result;
   }
 
@@ -481,7 +504,7 @@ export class Connection implements RecoveryHost, MessageSink {
           this.protocolViolation(nowUs, "acknowledgement of a packet never sent");
           return PacketOutcome.refused;
         }
-        this.afterAck();
+        this.afterAck(nowUs);
         continue;
       }
       ackEliciting = true;
@@ -525,8 +548,9 @@ export class Connection implements RecoveryHost, MessageSink {
     this.close(nowUs, "protocol-violation", false, 0, message);
   }
 
-  private afterAck(): void {
+  private afterAck(nowUs: number): void {
     this.builder.releaseResolvedFrames();
+    this.timers.onDataWaiting(nowUs, !this.sendQueue.isEmpty());
     const rtt = this.recovery.rtt;
     if (rtt.hasSample) this.context.counters.addRttSample(rtt.latestUs);
     this.builder.notifyDrainIfRoom();
@@ -570,9 +594,13 @@ export class Connection implements RecoveryHost, MessageSink {
     const sent = this.sent;
     this.cc.onPacketAcked(nowUs, sent.sizeBytes[index], sent.timeSentUs[index], this.recovery.rtt);
     this.builder.ackFrames(index);
+    // Any packet with message data newly acknowledged (a retransmission, an unreliable message,
+    // a fragment) is progress; an ACK of only PINGs, probes or MAX_DATA is not.
+    if ((sent.flags[index] & SentFlag.carriedData) !== 0) this.timers.onProgress(nowUs);
   }
 
-  onLostPacketAcked(index: number): void {
+  onLostPacketAcked(index: number, nowUs: number): void {
+    if ((this.sent.flags[index] & SentFlag.carriedData) !== 0) this.timers.onProgress(nowUs);
     this.context.counters.spuriousRetransmissions++;
     this.cc.undoReduction();
     this.builder.ackFrames(index);
@@ -661,16 +689,29 @@ export class Connection implements RecoveryHost, MessageSink {
       return this.closing.isSendPending();
     }
     if (state === ConnectionState.closed) return false;
+    // Unreliable bytes leave the queue when sent, not when acknowledged: recheck here.
+    this.timers.onDataWaiting(nowUs, !this.sendQueue.isEmpty());
     const fired = this.timers.fire(nowUs, this);
     if ((fired & TimerFired.idle) !== 0) {
       this.terminate("idle-timeout", 0, "nothing heard from the peer");
       return false;
+    }
+    if ((fired & TimerFired.stalled) !== 0) {
+      this.stalled(nowUs);
+      return true;
     }
     if ((fired & TimerFired.probe) !== 0) this.builder.sendProbes();
     this.builder.releaseResolvedFrames();
     if ((fired & TimerFired.keepalive) !== 0) this.builder.requestPing();
     if (this.reassembly.partialCount > 0) this.reassembly.evictOlderThan(nowUs, UNRELIABLE_REASSEMBLY_AGE_US);
     return true;
+  }
+
+  /** Data waited progressTimeoutUs and the peer acknowledged none of it: what we hold for it
+   *  is released and the peer told (CLOSE), as it may still be listening. */
+  private stalled(nowUs: number): void {
+    const seconds = this.context.config.progressTimeoutUs / 1e6;
+    this.close(nowUs, "stalled", false, 0, `the peer acknowledged none of the ${this.sendQueue.liveBytes} bytes waiting for ${seconds} s`);
   }
 
   // ---------------------------------------------------------------- transmit (packetBuilder.ts)

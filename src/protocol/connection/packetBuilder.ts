@@ -165,7 +165,7 @@ export class PacketBuilder {
         this.parts.counters.packetsRetransmitted++;
       }
       p = this.writeNewData(out, retransmittedFrames, limit);
-      if (p !== before) flags |= SentFlag.ackEliciting;
+      if (p !== before) flags |= SentFlag.ackEliciting | SentFlag.carriedData;
       if (this.drainWanted) this.notifyDrainIfRoom();
     }
     if (probing && (flags & SentFlag.ackEliciting) !== 0) this.probesPending--;

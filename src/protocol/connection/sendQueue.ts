@@ -3,6 +3,7 @@
 // A reliable message lives until every fragment is acknowledged; an unreliable one until
 // every fragment was sent once. Slots and bytes grow on demand up to fixed limits.
 import { fragmentLength, fragmentSize, isReliableMode } from "../wire/frames.ts";
+import type { SendAccount } from "../memoryBudget.ts";
 
 /** Initial send-buffer bytes per connection (it grows by doubling up to bufferBytesMax). */
 const SEND_BYTES_INITIAL = 2 * 1024;
@@ -33,6 +34,8 @@ export class SendQueue {
   bytes: Uint8Array;
   private dataTail = 0;
   liveBytes = 0;
+  /** The endpoint's memory budget: live bytes are counted there too (memoryBudget.ts). */
+  account: SendAccount | null = null;
   readonly channelBytes = new Float64Array(256);
   private readonly nextMessageId = new Float64Array(256);
 
@@ -90,6 +93,7 @@ export class SendQueue {
     this.fragmentAcked[slot] = count > 1 && isReliableMode(modeCode) ? new Uint8Array(count) : null;
     this.tailSerial++;
     this.liveBytes += length;
+    if (this.account !== null) this.account.sendBytesHeld += length;
     this.channelBytes[channel] += length;
     return EnqueueResult.queued;
   }
@@ -133,6 +137,7 @@ export class SendQueue {
     this.fragmentAcked[slot] = null;
     const length = this.length[slot];
     this.liveBytes -= length;
+    if (this.account !== null) this.account.sendBytesHeld -= length;
     this.channelBytes[this.channel[slot]] -= length;
     while (this.headSerial < this.tailSerial && this.done[this.headIndex] === 1 && this.headSerial < this.nextUnsentSerial) {
       this.headIndex = (this.headIndex + 1) & this.mask;

@@ -15,7 +15,7 @@ const SKIPPED_REMEMBERED = 16;
 export interface RecoveryHost {
   onPacketAcked(index: number, nowUs: number): void;
   /** A packet that had been declared lost was acknowledged after all. */
-  onLostPacketAcked(index: number): void;
+  onLostPacketAcked(index: number, nowUs: number): void;
   onPacketLost(index: number, nowUs: number): void;
   /** RFC 9002 §7.6: every packet over a long span was lost. */
   onPersistentCongestion(nowUs: number): void;
@@ -104,7 +104,7 @@ export class LossDetection {
         if ((flags & SentFlag.lost) !== 0) {
           this.spuriousLosses++;
           this.reordering.onSpuriousLoss(nowUs, this.rtt.smoothedUs);
-          host.onLostPacketAcked(i);
+          host.onLostPacketAcked(i, nowUs);
           continue;
         }
         if (pn < largestAckedBefore) this.reordering.onReordering(); // overtaken, yet delivered

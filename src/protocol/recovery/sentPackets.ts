@@ -9,6 +9,8 @@ export const SentFlag = {
   acked: 8,
   lost: 16,
   carriedMaxData: 32,
+  /** Message data (new or retransmitted): its ACK is progress (the stalled timer, timers.ts). */
+  carriedData: 64,
 } as const;
 
 const RESOLVED = SentFlag.acked | SentFlag.lost | SentFlag.skipped;

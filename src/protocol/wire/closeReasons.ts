@@ -12,9 +12,11 @@ export const CLOSE_REASONS: readonly CloseReason[] = [
   "version-mismatch",
   "application",
   "internal-error",
-  "encryption-required", // 10
-  "encryption-unsupported", // 11
-  "server-key-mismatch", // 12 (never on the wire: the client ends its own attempt)
+  "stalled",
+  "memory-budget",
+  "encryption-required", // 12
+  "encryption-unsupported", // 13
+  "server-key-mismatch", // 14 (never on the wire: the client ends its own attempt)
 ];
 
 export function closeReasonCode(reason: CloseReason): number {
