@@ -275,3 +275,57 @@ export function preferredCipher(): CipherName {
   if (!native || typeof native.rudp_aead_preferred_cipher !== "function") return "chacha20-poly1305";
   return native.rudp_aead_preferred_cipher() === cipherIds["aes-256-gcm"] ? "aes-256-gcm" : "chacha20-poly1305";
 }
+
+// ---- the engine's view (src/protocol/api.ts EngineCrypto) ----
+
+const cipherNames: readonly CipherName[] = ["chacha20-poly1305", "aes-256-gcm"];
+
+type PrefixAead = (cipher: number, key: Uint8Array, iv: Uint8Array, buffer: Uint8Array, length: number, headerLength: number, packetNumber: number) => boolean;
+
+/** Structurally the engine's EngineCrypto (src/protocol/api.ts; native imports no other layer). */
+export interface EngineCryptoBackend {
+  x25519PublicKey(secret: Uint8Array): Uint8Array;
+  x25519Shared(secret: Uint8Array, peerPublic: Uint8Array): Uint8Array | null;
+  hkdfExtract(salt: Uint8Array, ikm: Uint8Array): Uint8Array;
+  hkdfExpand(prk: Uint8Array, info: Uint8Array, length: number): Uint8Array;
+  seal: PrefixAead;
+  open: PrefixAead;
+  readonly fastCiphers: number;
+  /** "native" or "typescript": for logs and /stats. */
+  readonly backendName: string;
+}
+
+/** The primitives the engine's packet protection takes through its dependencies: `backend`
+ *  (default: native when loaded, else node:crypto), ciphers by wire id, packets as a prefix of
+ *  a buffer so the native path makes no view per packet. */
+export function engineCrypto(backend: AeadBackend = defaultAead()): EngineCryptoBackend {
+  const fast = (preferredCipher() === "aes-256-gcm" ? 2 : 0) | (backend.name === "native" ? 1 : 0);
+  const symbols = backend.name === "native" ? native : null;
+  if (symbols !== null && symbols !== undefined) {
+    return {
+      x25519PublicKey: backend.x25519PublicKey,
+      x25519Shared: backend.x25519Shared,
+      hkdfExtract: backend.hkdfExtract,
+      hkdfExpand: backend.hkdfExpand,
+      fastCiphers: fast,
+      backendName: backend.name,
+      seal: (cipher, key, iv, buffer, length, headerLength, packetNumber) =>
+        symbols.rudp_aead_seal(cipher, key, iv, buffer, length, headerLength, packetNumber >>> 0) === 1,
+      open: (cipher, key, iv, buffer, length, headerLength, packetNumber) =>
+        symbols.rudp_aead_open(cipher, key, iv, buffer, length, headerLength, packetNumber >>> 0) === 1,
+    };
+  }
+  return {
+    x25519PublicKey: backend.x25519PublicKey,
+    x25519Shared: backend.x25519Shared,
+    hkdfExtract: backend.hkdfExtract,
+    hkdfExpand: backend.hkdfExpand,
+    // node:crypto runs AES-GCM on AES-NI (BoringSSL); the TypeScript ChaCha20 is slow.
+    fastCiphers: 2,
+    backendName: backend.name,
+    seal: (cipher, key, iv, buffer, length, headerLength, packetNumber) =>
+      backend.seal(cipherNames[cipher]!, key, iv, buffer.subarray(0, length), headerLength, packetNumber >>> 0),
+    open: (cipher, key, iv, buffer, length, headerLength, packetNumber) =>
+      backend.open(cipherNames[cipher]!, key, iv, buffer.subarray(0, length), headerLength, packetNumber >>> 0),
+  };
+}

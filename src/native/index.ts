@@ -33,7 +33,9 @@ export {
   AEAD_KEY_BYTES,
   AEAD_IV_BYTES,
   X25519_KEY_BYTES,
+  engineCrypto,
   type AeadBackend,
   type CipherName,
+  type EngineCryptoBackend,
   type PacketBatch,
 } from "./aead.ts";

@@ -35,7 +35,10 @@ export type CloseReason =
   | "application" // an application-defined code, see `closeCode`
   | "internal-error" // the engine found its own state inconsistent (a bug): see invariant.ts
   | "stalled" // data waited progressTimeoutUs while the peer acknowledged nothing new (or kept its window at 0)
-  | "memory-budget"; // the endpoint stayed over memoryBudgetBytes and this connection held among the most
+  | "memory-budget" // the endpoint stayed over memoryBudgetBytes and this connection held among the most
+  | "encryption-required" // REJECT: the server speaks only encrypted sessions, the client asked for plaintext
+  | "encryption-unsupported" // REJECT: the server runs plaintext (encryption: false), the client offered encryption
+  | "server-key-mismatch"; // client: the server's static key is not the pinned serverPublicKey (PROTOCOL.md §9.2)
 
 export interface EngineConfig {
   role: "server" | "client";
@@ -85,6 +88,32 @@ export interface EngineConfig {
   memoryBudgetBytes?: number;
   /** How long the total may stay over the budget before connections are closed. Default 5 s. */
   memoryBudgetGraceUs?: number;
+  // Encryption (docs/PROTOCOL.md §9). The engine is plaintext unless asked; the runtime
+  // (src/server, src/client) asks by default. Needs EngineDependencies.crypto.
+  /** true: X25519 key exchange in INITIAL/HANDSHAKE and AEAD-protected DATA. Default false here. */
+  encryption?: boolean;
+  /** Server: its static X25519 secret (32 bytes). Default: a fresh one from randomBytes. */
+  staticSecretKey?: Uint8Array;
+  /** Client: the server's pinned static public key (32 bytes); absent = unauthenticated. */
+  serverPublicKey?: Uint8Array;
+  /** Packets sent in one key phase before a key update (§9.6). Default 2^23, at least 16. */
+  keyUpdatePackets?: number;
+}
+
+/** The primitives packet protection needs (src/native/aead.ts engineCrypto provides them). */
+export interface EngineCrypto {
+  x25519PublicKey(secret: Uint8Array): Uint8Array;
+  /** null for a low-order peer key (all-zero shared secret). */
+  x25519Shared(secret: Uint8Array, peerPublic: Uint8Array): Uint8Array | null;
+  hkdfExtract(salt: Uint8Array, ikm: Uint8Array): Uint8Array;
+  hkdfExpand(prk: Uint8Array, info: Uint8Array, length: number): Uint8Array;
+  /** Seals buffer[0..length) in place: [0, headerLength) is the associated data, the last 16
+   *  bytes receive the tag; nonce = iv xor packetNumber (32-bit). cipher: 0 ChaCha20-Poly1305, 1 AES-256-GCM. */
+  seal(cipher: number, key: Uint8Array, iv: Uint8Array, buffer: Uint8Array, length: number, headerLength: number, packetNumber: number): boolean;
+  /** Opens in place; false (and the ciphertext left as it was) when the tag does not verify. */
+  open(cipher: number, key: Uint8Array, iv: Uint8Array, buffer: Uint8Array, length: number, headerLength: number, packetNumber: number): boolean;
+  /** Bit 0: this machine runs ChaCha20-Poly1305 fast; bit 1: AES-256-GCM (AES-NI). */
+  readonly fastCiphers: number;
 }
 
 /** What the engine needs from outside; passed in so tests can make it deterministic. */
@@ -97,6 +126,8 @@ export interface EngineDependencies {
   crc32cPrefix?: (data: Uint8Array, length: number) => number;
   /** Optional: HMAC-SHA256(key, message) for the RETRY cookie (default node:crypto). */
   hmacSha256?: (key: Uint8Array, message: Uint8Array) => Uint8Array;
+  /** Required when config.encryption is true: AEAD, X25519 and HKDF (sans-IO: passed in). */
+  crypto?: EngineCrypto;
 }
 
 export type SendResult =
@@ -183,6 +214,14 @@ export interface ConnectionStats {
   messagesReceived: number;
   bytesSent: number;
   bytesReceived: number;
+  /** "authenticated" (pinned server key checked), "unauthenticated" (encrypted, no pin: the
+   *  client cannot tell a man in the middle), "encrypted" (server side: encrypted, clients are
+   *  anonymous as in TLS without client certificates), "plaintext". */
+  security?: "authenticated" | "unauthenticated" | "encrypted" | "plaintext";
+  cipher?: "aes-256-gcm" | "chacha20-poly1305" | "none";
+  /** Key updates this connection made (send side) and followed (receive side). */
+  keyUpdatesSent?: number;
+  keyUpdatesReceived?: number;
 }
 
 export interface EngineCounters {
@@ -218,6 +257,13 @@ export interface EngineCounters {
   /** Bytes received from / sent to addresses not yet validated by a cookie (sent <= 3x received). */
   unvalidatedBytesReceived?: number;
   unvalidatedBytesSent?: number;
+  /** Encryption (§9): DATA packets whose tag did not verify, authentic packets seen before
+   *  (replay window), HANDSHAKEs whose tag did not verify, key updates sent and followed.
+   *  Each also counts in drops ("decrypt-failed", "replayed", "handshake-auth-failed"). */
+  packetsDecryptFailed?: number;
+  packetsReplayed?: number;
+  handshakeAuthFailed?: number;
+  keyUpdates?: number;
   /** RTT samples (us) since the last call; the metrics layer drains this into a histogram. */
   takeRttSamples(sink: (rttUs: number) => void): void;
 }

@@ -37,7 +37,14 @@ export interface ResolvedConfig extends EngineConfig {
   progressTimeoutUs: number;
   memoryBudgetBytes: number;
   memoryBudgetGraceUs: number;
+  encryption: boolean;
+  keyUpdatePackets: number;
 }
+
+/** RFC 9001 §6.6's confidentiality limit for AES-GCM, also used for ChaCha20 (§9.6). */
+export const KEY_UPDATE_PACKETS_DEFAULT = 2 ** 23;
+/** Fewer would update on nearly every packet. */
+export const KEY_UPDATE_PACKETS_MIN = 16;
 
 export function resolveConfig(partial: Partial<EngineConfig>, deps: EngineDependencies): ResolvedConfig {
   const base = { ...defaultEngineConfig(partial.role ?? "server"), ...partial };
@@ -72,5 +79,7 @@ export function resolveConfig(partial: Partial<EngineConfig>, deps: EngineDepend
     // A server's default: 10,000 connections could otherwise hold ~40 GB of send buffers alone.
     memoryBudgetBytes: Math.max(base.memoryBudgetBytes ?? (base.role === "server" ? 1024 * MIB : Infinity), 2 * maxMessageBytes),
     memoryBudgetGraceUs: base.memoryBudgetGraceUs ?? 5_000_000,
+    encryption: extra.encryption ?? false,
+    keyUpdatePackets: Math.max(KEY_UPDATE_PACKETS_MIN, Math.min(KEY_UPDATE_PACKETS_DEFAULT, Math.floor(extra.keyUpdatePackets ?? KEY_UPDATE_PACKETS_DEFAULT))),
   };
 }

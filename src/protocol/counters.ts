@@ -28,6 +28,10 @@ export class Counters implements EngineCounters {
   rttSamplesDropped = 0;
   invariantViolations = 0;
   memoryHeldBytes = 0;
+  packetsDecryptFailed = 0;
+  packetsReplayed = 0;
+  handshakeAuthFailed = 0;
+  keyUpdates = 0;
 
   private readonly rttSamples = new Float64Array(RTT_SAMPLES_MAX);
   private rttSampleCount = 0;

@@ -8,6 +8,7 @@ import {
   type ConnectionStats,
   type Engine,
   type EngineConfig,
+  type EngineCrypto,
   type EngineDependencies,
   type EngineEvent,
   type PeerAddress,
@@ -29,6 +30,8 @@ import { readDataDestinationHigh, readDataDestinationLow } from "./wire/dataHead
 import { LongHeader, MAX_ACK_DELAY_US_MAX, TOKEN_BYTES_MAX, writeReject, writeRetry, writeVersionNegotiation } from "./wire/longHeader.ts";
 import { closeReasonCode, closeReasonFromCode } from "./wire/closeReasons.ts";
 import { FrameReader, deliveryModeCode } from "./wire/frames.ts";
+import { HANDSHAKE_CRYPTO_BYTES, OFFER_ENCRYPTED, X25519_BYTES } from "./crypto/handshakeCrypto.ts";
+import { AEAD_TAG_BYTES } from "./crypto/protection.ts";
 import {
   CHECKSUM_BYTES,
   DATA_HEADER_BYTES,
@@ -64,6 +67,12 @@ export class Endpoint implements Engine, ConnectionContext {
   /** This endpoint's own checksum and cookie MAC, from its dependencies: engines share nothing. */
   readonly checksum: DatagramChecksum;
   private readonly cookieKey: CookieKey;
+  /** Encryption (§9): the primitives (null: plaintext endpoint), the server's static key. */
+  readonly crypto: EngineCrypto | null;
+  readonly staticKey: { secret: Uint8Array; publicKey: Uint8Array } | null;
+  readonly trailerBytes: number;
+  /** Encrypted DATA is opened in this copy, never in the caller's buffer. */
+  private openBuffer = new Uint8Array(2048);
   reassemblyBytesInUse = 0;
   readonly memory: MemoryBudget;
   /** Connections refused a send by the memory budget: they get "drain" when it has room. */
@@ -97,6 +106,28 @@ export class Endpoint implements Engine, ConnectionContext {
     this.config = resolveConfig(partial, deps);
     this.checksum = new DatagramChecksum(deps.crc32c, deps.crc32cPrefix);
     this.cookieKey = { secret: this.config.cookieSecret, hmac: deps.hmacSha256 ?? nodeHmacSha256 };
+    if (this.config.encryption) {
+      if (deps.crypto === undefined) throw new TypeError("encryption: true needs EngineDependencies.crypto (src/native/aead.ts engineCrypto())");
+      this.crypto = deps.crypto;
+      this.trailerBytes = AEAD_TAG_BYTES;
+      if (this.config.role === "server") {
+        let secret = this.config.staticSecretKey;
+        if (secret === undefined) {
+          secret = new Uint8Array(X25519_BYTES);
+          deps.randomBytes(secret);
+        }
+        if (secret.length !== X25519_BYTES) throw new RangeError(`staticSecretKey must be ${X25519_BYTES} bytes, got ${secret.length}`);
+        this.staticKey = { secret, publicKey: deps.crypto.x25519PublicKey(secret) };
+      } else {
+        this.staticKey = null;
+      }
+      const pin = this.config.serverPublicKey;
+      if (pin !== undefined && pin.length !== X25519_BYTES) throw new RangeError(`serverPublicKey must be ${X25519_BYTES} bytes, got ${pin.length}`);
+    } else {
+      this.crypto = null;
+      this.staticKey = null;
+      this.trailerBytes = CHECKSUM_BYTES;
+    }
     this.events = new EventQueue(this.config.eventsMax, this.config.eventBytesMax);
     this.memory = new MemoryBudget(this.config.memoryBudgetBytes, this.config.memoryBudgetGraceUs);
     this.closedClients = new ClosedClients(this.config.cookieLifetimeUs, Math.max(1024, this.config.maxConnections),
@@ -162,13 +193,20 @@ export class Endpoint implements Engine, ConnectionContext {
     else connection.close(nowUs, "internal-error", false, 0, error.message);
   }
 
+  /** Server's static public key (§9.2), or null (client or plaintext). */
+  get staticPublicKey(): Uint8Array | null {
+    return this.staticKey?.publicKey ?? null;
+  }
+
   private dispatch(nowUs: number, data: Uint8Array, from: PeerAddress): void {
     const counters = this.counters;
     const length = data.length;
     if (length < MIN_DATAGRAM_BYTES) return counters.drop("truncated");
-    if (this.config.verifyChecksum && !checksumMatches(data, this.checksum)) return counters.drop("checksum");
     const type = data[0];
-    if (type === PacketType.data) return this.dispatchData(nowUs, data, from);
+    // Encrypted, DATA and the server's HANDSHAKE end in an AEAD tag, not a CRC32C (§9.2, §9.4).
+    const tagged = this.crypto !== null && ((type & 0xfe) === PacketType.data || (type === PacketType.handshake && this.config.role === "client"));
+    if (!tagged && this.config.verifyChecksum && !checksumMatches(data, this.checksum)) return counters.drop("checksum");
+    if (type === PacketType.data || (tagged && type !== PacketType.handshake)) return this.dispatchData(nowUs, data, from);
     if (type < PacketType.initial || type > PacketType.reject) return counters.drop("malformed");
     if (!this.longHeader.parse(data)) return counters.drop("truncated");
     if (type === PacketType.initial) {
@@ -180,7 +218,8 @@ export class Endpoint implements Engine, ConnectionContext {
   }
 
   private dispatchData(nowUs: number, data: Uint8Array, from: PeerAddress): void {
-    if (data.length < DATA_HEADER_BYTES + CHECKSUM_BYTES) return this.counters.drop("truncated");
+    const trailer = this.trailerBytes;
+    if (data.length < DATA_HEADER_BYTES + trailer) return this.counters.drop("truncated");
     const high = readDataDestinationHigh(data);
     const low = readDataDestinationLow(data);
     const connection = this.byConnectionId.get(connectionIdKey(high, low));
@@ -188,8 +227,16 @@ export class Endpoint implements Engine, ConnectionContext {
       return this.counters.drop("unknown-connection");
     }
     if (!sameAddress(connection.remote, from)) return this.counters.drop("address-mismatch");
+    let packet = data;
+    if (this.crypto !== null) {
+      // Opened in place in our own copy: a duplicated datagram (same buffer) stays intact.
+      if (data.length > this.openBuffer.length) this.openBuffer = new Uint8Array(Math.min(65536, data.length * 2));
+      if (data.length > this.openBuffer.length) return this.counters.drop("malformed");
+      packet = this.openBuffer;
+      packet.set(data);
+    }
     try {
-      connection.onDataPacket(nowUs, data, data.length - CHECKSUM_BYTES);
+      connection.onDataPacket(nowUs, packet, data.length - trailer);
     } catch (error) {
       this.onConnectionBug(connection, nowUs, error);
     }
@@ -220,6 +267,10 @@ export class Endpoint implements Engine, ConnectionContext {
     const tokenStart = reader.skip(tokenLength);
     if (tokenStart < 0) return counters.drop("truncated");
     if (tokenLength === 0) return this.sendRetry(nowUs, from, data.length);
+    // §9.2: cryptoFlags then e_c; a plaintext INITIAL has zero padding there (flags 0).
+    const cryptoFlags = reader.u8();
+    const offerStart = reader.skip(X25519_BYTES);
+    if (cryptoFlags < 0 || offerStart < 0) return counters.drop("truncated");
 
     const clientKey = `${from.host}|${from.port}|${header.sourceHigh}|${header.sourceLow}`;
     const existing = this.byClient.get(clientKey);
@@ -237,14 +288,28 @@ export class Endpoint implements Engine, ConnectionContext {
       if (verdict === "expired-cookie") this.sendRetry(nowUs, from, data.length);
       return;
     }
+    const offered = (cryptoFlags & OFFER_ENCRYPTED) !== 0;
+    if (offered !== (this.crypto !== null)) {
+      // A plaintext request to an encrypted server, or the reverse: said, never guessed.
+      const reason = offered ? "encryption-unsupported" : "encryption-required";
+      counters.handshakeFailed(reason);
+      const n = writeReject(this.scratch, this.checksum, PROTOCOL_VERSION, header.sourceHigh, header.sourceLow, closeReasonCode(reason));
+      return this.queueStateless(n, from, data.length);
+    }
     if (this.connections.size >= this.config.maxConnections) {
       counters.handshakeFailed("server-full");
       counters.refuse("connections");
       const n = writeReject(this.scratch, this.checksum, PROTOCOL_VERSION, header.sourceHigh, header.sourceLow, closeReasonCode("server-full"));
       return this.queueStateless(n, from, data.length);
     }
+    const clientEphemeral = offered ? data.slice(offerStart, offerStart + X25519_BYTES) : null;
+    // A low-order e_c would make the shared secret all zero (§9.2): refused before any state.
+    if (clientEphemeral !== null && this.crypto!.x25519Shared(this.staticKey!.secret, clientEphemeral) === null) return counters.drop("malformed");
     const connection = this.openConnection(nowUs, from, this.config.congestionControl);
     if (connection === null) return;
+    if (clientEphemeral !== null && !connection.acceptEncrypted(cryptoFlags, clientEphemeral, header.sourceHigh, header.sourceLow)) {
+      invariantFailed("key agreement failed after the low-order check");
+    }
     connection.acceptAsServer(nowUs, header.sourceHigh, header.sourceLow, initialMaxData, maxAckDelayUs);
     this.byClient.set(clientKey, connection);
     this.clientKeys.set(connection, clientKey);
@@ -293,11 +358,17 @@ export class Endpoint implements Engine, ConnectionContext {
       if (start < 0) return counters.drop("truncated");
       connection.onRetry(nowUs, data.slice(start, start + tokenLength));
     } else if (header.type === PacketType.handshake) {
+      if (this.crypto !== null) reader.reset(data, reader.pos, data.length); // no CRC: the tag ends it
       const initialMaxData = reader.varint();
       const maxAckDelayUs = reader.varint();
       if (reader.failure !== "") return counters.drop(reader.failure);
       if (maxAckDelayUs > MAX_ACK_DELAY_US_MAX) return counters.drop("malformed");
-      connection.onHandshake(nowUs, header.sourceHigh, header.sourceLow, initialMaxData, maxAckDelayUs);
+      if (this.crypto !== null) {
+        const verdict = this.encryptedHandshake(nowUs, connection, data, reader.pos, initialMaxData, maxAckDelayUs);
+        if (verdict !== "") return counters.drop(verdict);
+      } else {
+        connection.onHandshake(nowUs, header.sourceHigh, header.sourceLow, initialMaxData, maxAckDelayUs);
+      }
     } else {
       const code = reader.u8();
       if (code < 0) return counters.drop("truncated");
@@ -306,6 +377,26 @@ export class Endpoint implements Engine, ConnectionContext {
       connection.terminate(reason, 0, "server refused the connection");
     }
     this.afterActivity(connection);
+  }
+
+  /** §9.2 on the client: cipher | e_s | s | tag after the transport parameters. Returns a drop
+   *  reason, or "" when the HANDSHAKE was used (or was a harmless duplicate). */
+  private encryptedHandshake(nowUs: number, connection: Connection, data: Uint8Array, p: number, initialMaxData: number, maxAckDelayUs: number): string {
+    if (!connection.isHandshaking()) return ""; // a resend after we connected
+    if (data.length - p !== HANDSHAKE_CRYPTO_BYTES) return data.length - p < HANDSHAKE_CRYPTO_BYTES ? "truncated" : "malformed";
+    const cipher = data[p];
+    if (cipher > 1) return "malformed";
+    const serverEphemeral = data.slice(p + 1, p + 1 + X25519_BYTES);
+    const serverStatic = data.slice(p + 1 + X25519_BYTES, p + 1 + 2 * X25519_BYTES);
+    const header = this.longHeader;
+    const verdict = connection.onEncryptedHandshake(nowUs, data, data.length, header.sourceHigh, header.sourceLow, initialMaxData,
+      maxAckDelayUs, cipher, serverEphemeral, serverStatic);
+    if (verdict === "auth-failed") {
+      this.counters.handshakeAuthFailed++;
+      return "handshake-auth-failed";
+    }
+    if (verdict === "low-order") return "malformed";
+    return "";
   }
 
   // ------------------------------------------------------------------ connections

@@ -11,13 +11,26 @@
 //   sendQueue.ts, reassembly.ts, receiveChannels.ts  messages waiting to go out / come in
 // The receive path (a DATA packet's frames) is here. The endpoint talks to a connection
 // only through the methods below.
-import type { CloseReason, ConnectionStats, EngineDependencies, PeerAddress } from "../api.ts";
+import type { CloseReason, ConnectionStats, EngineCrypto, EngineDependencies, PeerAddress } from "../api.ts";
 import type { ResolvedConfig } from "../config.ts";
 import type { CongestionController } from "../congestion/controller.ts";
 import { Pacer } from "../congestion/pacer.ts";
 import type { Counters } from "../counters.ts";
 import type { EventQueue } from "../events.ts";
-import { writeHandshake, writeInitial } from "../wire/longHeader.ts";
+import { writeHandshake, writeHandshakeHead, writeInitial } from "../wire/longHeader.ts";
+import {
+  OFFER_ENCRYPTED,
+  X25519_BYTES,
+  cipherName,
+  chooseCipher,
+  clientKeyAgreement,
+  sameBytes,
+  sealHandshake,
+  serverKeyAgreement,
+  transcriptOf,
+} from "../crypto/handshakeCrypto.ts";
+import type { SessionKeys } from "../crypto/keySchedule.ts";
+import { OpenVerdict, PacketProtection } from "../crypto/protection.ts";
 import { ReceiveVerdict } from "../recovery/ackRanges.ts";
 import { AckVerdict, LossDetection, type RecoveryHost } from "../recovery/lossDetection.ts";
 import { invariant, invariantFailed } from "../invariant.ts";
@@ -26,7 +39,7 @@ import type { MemoryBudget } from "../memoryBudget.ts";
 import { closeReasonFromCode } from "../wire/closeReasons.ts";
 import { FrameReader, FrameType, MESSAGE_FRAME_OVERHEAD_MAX } from "../wire/frames.ts";
 import { readDataPacketNumberLow32 } from "../wire/dataHeader.ts";
-import { CHECKSUM_BYTES, DATA_HEADER_BYTES, PROTOCOL_VERSION, connectionIdKey, decodePacketNumber, type DatagramChecksum } from "../wire/packet.ts";
+import { DATA_HEADER_BYTES, PROTOCOL_VERSION, connectionIdKey, decodePacketNumber, type DatagramChecksum } from "../wire/packet.ts";
 import { AckState } from "./ackState.ts";
 import { ClosingState } from "./closing.ts";
 import { FlowControl } from "./flowControl.ts";
@@ -52,7 +65,16 @@ export interface ConnectionContext extends ReassemblyBudget {
   /** Endpoint-wide memory budget (memoryBudget.ts). */
   readonly memory: MemoryBudget;
   readonly frameReader: FrameReader;
+  /** Encryption (§9): the primitives, or null for a plaintext endpoint. */
+  readonly crypto: EngineCrypto | null;
+  /** Server: its static X25519 key pair (null on clients and plaintext servers). */
+  readonly staticKey: { secret: Uint8Array; publicKey: Uint8Array } | null;
+  /** Bytes after the frames of a DATA packet: 4 (CRC32C) or 16 (AEAD tag). */
+  readonly trailerBytes: number;
 }
+
+/** What an encrypted HANDSHAKE did to a handshaking client (§9.2). */
+export type HandshakeCryptoVerdict = "ok" | "ignored" | "low-order" | "auth-failed" | "key-mismatch";
 
 const PacketOutcome = { refused: 0, accepted: 1, ackEliciting: 2 } as const;
 const SENT_PACKETS_MAX = 1 << 15;
@@ -82,6 +104,14 @@ export class Connection implements RecoveryHost, MessageSink {
   private readonly pacer: Pacer;
   private readonly builder: PacketBuilder;
   private readonly timers: ConnectionTimers;
+  // encryption (§9)
+  private protection: PacketProtection | null = null;
+  /** Client: its ephemeral key pair, from connect until the HANDSHAKE's keys are derived. */
+  private ephemeralSecret: Uint8Array | null = null;
+  private ephemeralPublic: Uint8Array | null = null;
+  /** Server: the HANDSHAKE as first sealed; every resend repeats these bytes (§9.2). */
+  private handshakeBytes: Uint8Array | null = null;
+  private security: "authenticated" | "unauthenticated" | "encrypted" | "plaintext" = "plaintext";
 
   // Scheduling slots the endpoint keeps on each connection (not connection state).
   /** In the endpoint's ready ring. */
@@ -104,7 +134,7 @@ export class Connection implements RecoveryHost, MessageSink {
     const config = context.config;
     this.ack = new AckState(config.maxAckDelayUs);
     this.flow = new FlowControl(config.receiveWindowBytes);
-    const fragmentPayloadMax = config.mtuBytes - DATA_HEADER_BYTES - CHECKSUM_BYTES - MESSAGE_FRAME_OVERHEAD_MAX;
+    const fragmentPayloadMax = config.mtuBytes - DATA_HEADER_BYTES - context.trailerBytes - MESSAGE_FRAME_OVERHEAD_MAX;
     this.sendQueue = new SendQueue(config.sendBufferBytesPerConnection, config.sendBufferBytesPerChannel,
       config.messagesQueuedMaxPerConnection, fragmentPayloadMax);
     this.sendQueue.account = context.memory;
@@ -131,7 +161,7 @@ export class Connection implements RecoveryHost, MessageSink {
       recovery: this.recovery,
       cc,
       pacer: this.pacer,
-    }, seed);
+    }, seed, context.trailerBytes);
   }
 
   // ---------------------------------------------------------------- identity and state
@@ -212,6 +242,10 @@ export class Connection implements RecoveryHost, MessageSink {
       messagesReceived: s.messagesReceived,
       bytesSent: s.bytesSent,
       bytesReceived: s.bytesReceived,
+      security: this.security,
+      cipher: this.protection === null ? "none" : cipherName(this.protection.cipher),
+      keyUpdatesSent: this.protection?.keyUpdatesSent ?? 0,
+      keyUpdatesReceived: this.protection?.keyUpdatesReceived ?? 0,
     };
   }
 
@@ -268,6 +302,13 @@ export class Connection implements RecoveryHost, MessageSink {
   /** Client: the first INITIAL goes out now; the handshake fails after `timeoutUs`. */
   startHandshake(nowUs: number, timeoutUs: number): void {
     this.handshake.startClient(nowUs, timeoutUs);
+    const crypto = this.context.crypto;
+    if (crypto !== null) {
+      // e_c: one per connection attempt; every INITIAL resend carries the same one (§9.2).
+      this.ephemeralSecret = new Uint8Array(X25519_BYTES);
+      this.context.deps.randomBytes(this.ephemeralSecret);
+      this.ephemeralPublic = crypto.x25519PublicKey(this.ephemeralSecret);
+    }
   }
 
   onRetry(nowUs: number, token: Uint8Array): void {
@@ -287,11 +328,68 @@ export class Connection implements RecoveryHost, MessageSink {
     this.builder.requestPing();
   }
 
+  /** Client, encryption: a HANDSHAKE with the server's keys (§9.2), data[0..length) with its tag.
+   *  Only a HANDSHAKE whose tag verifies changes anything: a forger cannot end the attempt. */
+  onEncryptedHandshake(nowUs: number, data: Uint8Array, length: number, serverHigh: number, serverLow: number, initialMaxData: number,
+      maxAckDelayUs: number, cipher: number, serverEphemeral: Uint8Array, serverStatic: Uint8Array): HandshakeCryptoVerdict {
+    const crypto = this.context.crypto;
+    if (this.state !== ConnectionState.handshaking || crypto === null || this.ephemeralSecret === null) return "ignored";
+    const transcript = transcriptOf(this.localHigh, this.localLow, serverHigh, serverLow, cipher, this.ephemeralPublic!, serverEphemeral, serverStatic);
+    const { verdict, keys } = clientKeyAgreement(crypto, transcript, this.ephemeralSecret, data, length);
+    if (verdict !== "ok") return verdict;
+    const pin = this.context.config.serverPublicKey;
+    if (pin !== undefined && !sameBytes(pin, serverStatic)) {
+      // Authentic for *some* key, not the pinned one: another server, or a man in the middle.
+      this.context.counters.handshakeFailed("server-key-mismatch");
+      this.terminate("server-key-mismatch", 0, "the server's static public key is not the pinned serverPublicKey");
+      return "key-mismatch";
+    }
+    this.ephemeralSecret.fill(0);
+    this.ephemeralSecret = null;
+    this.security = pin !== undefined ? "authenticated" : "unauthenticated";
+    this.installKeys(crypto, cipher, keys!, "client");
+    this.onHandshake(nowUs, serverHigh, serverLow, initialMaxData, maxAckDelayUs);
+    return "ok";
+  }
+
   /** Server side: the connection starts connected once the cookie came back. */
   acceptAsServer(nowUs: number, clientHigh: number, clientLow: number, initialMaxData: number, maxAckDelayUs: number): void {
     this.setPeer(clientHigh, clientLow, initialMaxData, maxAckDelayUs);
     this.state = ConnectionState.connected;
     this.handshake.acceptAsServer(nowUs);
+  }
+
+  /** Server, encryption: derives the keys from the client's offer and seals the HANDSHAKE once
+   *  (§9.2). False when the client's key is low-order (the caller drops the INITIAL). Call
+   *  before acceptAsServer's first HANDSHAKE goes out. */
+  acceptEncrypted(clientFlags: number, clientEphemeral: Uint8Array, clientHigh: number, clientLow: number): boolean {
+    const crypto = this.context.crypto;
+    const staticKey = this.context.staticKey;
+    if (crypto === null || staticKey === null || (clientFlags & OFFER_ENCRYPTED) === 0) return false;
+    const cipher = chooseCipher(clientFlags, crypto.fastCiphers);
+    const ephemeralSecret = new Uint8Array(X25519_BYTES);
+    this.context.deps.randomBytes(ephemeralSecret);
+    const agreed = serverKeyAgreement(crypto, (ephemeralPublic) => transcriptOf(clientHigh, clientLow, this.localHigh, this.localLow, cipher,
+      clientEphemeral, ephemeralPublic, staticKey.publicKey), ephemeralSecret, staticKey.secret);
+    if (agreed === null) return false;
+    const out = new Uint8Array(this.context.config.mtuBytes);
+    const p = writeHandshakeHead(out, PROTOCOL_VERSION, clientHigh, clientLow, this.localHigh, this.localLow,
+      this.flow.advertisedMaxData, this.context.config.maxAckDelayUs);
+    const length = sealHandshake(crypto, out, p, cipher, agreed.ephemeralPublic, staticKey.publicKey, agreed.keys);
+    this.handshakeBytes = out.slice(0, length);
+    this.security = "encrypted";
+    this.installKeys(crypto, cipher, agreed.keys, "server");
+    return true;
+  }
+
+  private installKeys(crypto: EngineCrypto, cipher: number, keys: SessionKeys, role: "client" | "server"): void {
+    const send = role === "client" ? keys.clientToServer : keys.serverToClient;
+    const receive = role === "client" ? keys.serverToClient : keys.clientToServer;
+    keys.handshakeServer.key.fill(0);
+    const counters = this.context.counters;
+    this.protection = new PacketProtection(crypto, cipher, send, receive, this.context.config.keyUpdatePackets,
+      () => this.recovery.largestAckedPn, () => counters.keyUpdates++);
+    this.builder.setSealer(this.protection);
   }
 
   /** The peer's transport parameters (PROTOCOL.md §3): its window and how long it may sit on an ACK. */
@@ -314,7 +412,9 @@ export class Connection implements RecoveryHost, MessageSink {
 
   // ---------------------------------------------------------------- receive
 
-  /** A DATA packet addressed to this connection; data[0..end) excludes the CRC trailer. */
+  /** A DATA packet addressed to this connection; data[0..end) excludes the trailer (CRC32C or
+   *  tag). Encrypted, `data` is the endpoint's own copy: it is opened in place first, and a
+   *  forged, corrupted or replayed packet goes no further (§9.4). */
   onDataPacket(nowUs: number, data: Uint8Array, end: number): void {
     const counters = this.context.counters;
     if (this.state === ConnectionState.handshaking) {
@@ -324,6 +424,23 @@ export class Connection implements RecoveryHost, MessageSink {
     const received = this.ack.received;
     const previousLargest = received.largest();
     const pn = decodePacketNumber(previousLargest, readDataPacketNumberLow32(data));
+    const protection = this.protection;
+    if (protection !== null) {
+      const opened = protection.open(data, end + this.context.trailerBytes, pn);
+      if (opened !== OpenVerdict.authentic) {
+        if (opened === OpenVerdict.replayed) {
+          counters.packetsReplayed++;
+          counters.drop("replayed");
+        } else {
+          counters.packetsDecryptFailed++;
+          counters.drop("decrypt-failed");
+        }
+        return;
+      }
+    } else if (this.context.crypto !== null) {
+      counters.drop("not-connected"); // keys not installed: nothing can be read yet
+      return;
+    }
     const verdict = received.classify(pn);
     if (verdict !== ReceiveVerdict.fresh) {
       counters.drop(verdict === ReceiveVerdict.duplicate ? "duplicate" : "out-of-window");
@@ -349,7 +466,7 @@ export class Connection implements RecoveryHost, MessageSink {
     }
     if (outcome === PacketOutcome.refused) return;
     this.stats.packetsReceived++;
-    this.stats.bytesReceived += end + CHECKSUM_BYTES;
+    this.stats.bytesReceived += end + this.context.trailerBytes;
     this.timers.onPeerHeard(nowUs);
     this.ack.onPacketAccepted(nowUs, pn, previousLargest, outcome === PacketOutcome.ackEliciting);
   }
@@ -605,6 +722,11 @@ export class Connection implements RecoveryHost, MessageSink {
     const state = this.state;
     if (state === ConnectionState.handshaking) return this.buildInitial(nowUs, out);
     if (this.handshake.takeReplyPending()) {
+      const sealed = this.handshakeBytes;
+      if (sealed !== null) {
+        out.set(sealed);
+        return sealed.length;
+      }
       return writeHandshake(out, this.context.checksum, PROTOCOL_VERSION, this.peerHigh, this.peerLow, this.localHigh, this.localLow,
         this.flow.advertisedMaxData, this.context.config.maxAckDelayUs);
     }
@@ -620,7 +742,9 @@ export class Connection implements RecoveryHost, MessageSink {
 
   private buildInitial(nowUs: number, out: Uint8Array): number {
     if (!this.handshake.takeInitialDue(nowUs)) return 0;
+    const crypto = this.context.crypto;
+    const offer = crypto === null ? 0 : OFFER_ENCRYPTED | crypto.fastCiphers;
     return writeInitial(out, this.context.checksum, PROTOCOL_VERSION, this.localHigh, this.localLow, this.flow.advertisedMaxData,
-      this.context.config.maxAckDelayUs, this.handshake.cookie);
+      this.context.config.maxAckDelayUs, this.handshake.cookie, offer, this.ephemeralPublic);
   }
 }

@@ -29,6 +29,7 @@ import {
   writeWholeMessageHeader,
 } from "../wire/frames.ts";
 import { CHECKSUM_BYTES, readU32be, sealDatagram, type DatagramChecksum } from "../wire/packet.ts";
+import type { PacketSealer } from "../crypto/protection.ts";
 import type { AckState } from "./ackState.ts";
 import type { ClosingState } from "./closing.ts";
 import type { FlowControl } from "./flowControl.ts";
@@ -69,11 +70,19 @@ export class PacketBuilder {
   private packetsUntilSkip: number;
   private peerHigh = 0;
   private peerLow = 0;
+  /** CRC32C trailer, or the connection's PacketProtection once keys exist (§9.4). */
+  private sealer: PacketSealer;
+  /** Bytes the trailer takes: fixed per endpoint (4 plaintext, 16 encrypted). */
+  private readonly trailerBytes: number;
 
   constructor(
     private readonly parts: BuilderParts,
     randomSeed: Uint8Array,
+    trailerBytes = CHECKSUM_BYTES,
   ) {
+    const checksum = parts.checksum;
+    this.sealer = { trailerBytes: CHECKSUM_BYTES, seal: (out, bodyEnd) => sealDatagram(out, bodyEnd, checksum) };
+    this.trailerBytes = trailerBytes;
     this.randomState = (readU32be(randomSeed, 0) | 1) >>> 0;
     this.packetsUntilSkip = this.nextSkipInterval();
   }
@@ -82,6 +91,12 @@ export class PacketBuilder {
   setPeerId(high: number, low: number): void {
     this.peerHigh = high;
     this.peerLow = low;
+  }
+
+  /** From the handshake on, every DATA packet is sealed with the connection's keys. */
+  setSealer(sealer: PacketSealer): void {
+    if (sealer.trailerBytes !== this.trailerBytes) throw new RangeError(`sealer trailer ${sealer.trailerBytes} != ${this.trailerBytes}`);
+    this.sealer = sealer;
   }
 
   requestPing(): void {
@@ -124,7 +139,7 @@ export class PacketBuilder {
 
     const pn = this.takePacketNumber();
     let p = this.writeHeader(out, pn);
-    const limit = mtu - CHECKSUM_BYTES;
+    const limit = mtu - this.trailerBytes;
     let flags = 0;
     // 1. ACK
     if (ack.isOwed()) p = ack.writeFrame(nowUs, out, p, limit);
@@ -154,7 +169,7 @@ export class PacketBuilder {
       if (this.drainWanted) this.notifyDrainIfRoom();
     }
     if (probing && (flags & SentFlag.ackEliciting) !== 0) this.probesPending--;
-    const length = sealDatagram(out, p, this.parts.checksum);
+    const length = this.sealer.seal(out, p, pn);
     const frameCount = this.frameRefs.end - frameStart;
     if ((flags & SentFlag.ackEliciting) !== 0) {
       flags |= SentFlag.inFlight;
@@ -173,10 +188,10 @@ export class PacketBuilder {
     closing.takeSend();
     const pn = this.takePacketNumber();
     let p = this.writeHeader(out, pn);
-    const limit = this.parts.config.mtuBytes - CHECKSUM_BYTES;
+    const limit = this.parts.config.mtuBytes - this.trailerBytes;
     if (p + closeFrameLength(closing.message.length) > limit) closing.shortenMessage(64);
     p = writeClose(out, p, closeReasonCode(closing.reason), closing.closeCode, closing.message);
-    const length = sealDatagram(out, p, this.parts.checksum);
+    const length = this.sealer.seal(out, p, pn);
     this.recordSent(nowUs, length, SentFlag.acked, this.frameRefs.end, 0);
     return length;
   }

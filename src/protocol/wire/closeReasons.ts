@@ -14,6 +14,9 @@ export const CLOSE_REASONS: readonly CloseReason[] = [
   "internal-error",
   "stalled",
   "memory-budget",
+  "encryption-required", // 12
+  "encryption-unsupported", // 13
+  "server-key-mismatch", // 14 (never on the wire: the client ends its own attempt)
 ];
 
 export function closeReasonCode(reason: CloseReason): number {

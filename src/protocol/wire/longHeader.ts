@@ -48,9 +48,11 @@ function writeLongHeader(out: Uint8Array, type: number, version: number, dHigh: 
   return writeConnectionId(out, 13, sHigh, sLow);
 }
 
-/** INITIAL: header, transport parameters, token, zero padding to INITIAL_MIN_BYTES in all. */
+/** INITIAL: header, transport parameters, token, the encryption offer (§9.2: cryptoFlags and
+ *  the client's ephemeral key, when `clientEphemeral` is given), zero padding to
+ *  INITIAL_MIN_BYTES in all. */
 export function writeInitial(out: Uint8Array, checksum: DatagramChecksum, version: number, sourceHigh: number, sourceLow: number,
-    initialMaxData: number, maxAckDelayUs: number, token: Uint8Array | null): number {
+    initialMaxData: number, maxAckDelayUs: number, token: Uint8Array | null, cryptoFlags = 0, clientEphemeral: Uint8Array | null = null): number {
   let p = writeLongHeader(out, PacketType.initial, version, 0, 0, sourceHigh, sourceLow);
   p = writeVarint(out, p, initialMaxData);
   p = writeVarint(out, p, maxAckDelayUs);
@@ -59,6 +61,11 @@ export function writeInitial(out: Uint8Array, checksum: DatagramChecksum, versio
   if (token !== null) {
     out.set(token, p);
     p += tokenLength;
+  }
+  if (clientEphemeral !== null) {
+    out[p++] = cryptoFlags;
+    out.set(clientEphemeral, p);
+    p += clientEphemeral.length;
   }
   const bodyEnd = INITIAL_MIN_BYTES - CHECKSUM_BYTES;
   out.fill(0, p, bodyEnd);
@@ -74,9 +81,16 @@ export function writeRetry(out: Uint8Array, checksum: DatagramChecksum, version:
 
 export function writeHandshake(out: Uint8Array, checksum: DatagramChecksum, version: number, clientHigh: number, clientLow: number,
     serverHigh: number, serverLow: number, initialMaxData: number, maxAckDelayUs: number): number {
+  const p = writeHandshakeHead(out, version, clientHigh, clientLow, serverHigh, serverLow, initialMaxData, maxAckDelayUs);
+  return sealDatagram(out, p, checksum);
+}
+
+/** HANDSHAKE up to its transport parameters; returns where the trailer (or §9.2's key fields) go. */
+export function writeHandshakeHead(out: Uint8Array, version: number, clientHigh: number, clientLow: number,
+    serverHigh: number, serverLow: number, initialMaxData: number, maxAckDelayUs: number): number {
   let p = writeLongHeader(out, PacketType.handshake, version, clientHigh, clientLow, serverHigh, serverLow);
   p = writeVarint(out, p, initialMaxData);
-  return sealDatagram(out, writeVarint(out, p, maxAckDelayUs), checksum);
+  return writeVarint(out, p, maxAckDelayUs);
 }
 
 /** Version 0 in the header marks the packet; the body lists what the server speaks. */
